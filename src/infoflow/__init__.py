@@ -1,0 +1,33 @@
+"""infoflow: information flow in neural networks with the matrix-based Rényi α-entropy.
+
+Layers, lowest first: :mod:`infoflow.measures` (pure estimators on Gram matrices) →
+:mod:`infoflow.kernels` (Gram matrices and kernel widths from data).
+"""
+
+from infoflow.kernels import gaussian_gram, kernel_width, label_gram
+from infoflow.measures import (
+    EntropyCache,
+    conditional_entropy,
+    conditional_mutual_information,
+    dual_total_correlation,
+    joint_entropy,
+    mutual_information,
+    renyi_entropy,
+    total_correlation,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EntropyCache",
+    "conditional_entropy",
+    "conditional_mutual_information",
+    "dual_total_correlation",
+    "gaussian_gram",
+    "joint_entropy",
+    "kernel_width",
+    "label_gram",
+    "mutual_information",
+    "renyi_entropy",
+    "total_correlation",
+]

@@ -1,0 +1,145 @@
+"""Validation at the public boundary, with one message style.
+
+Every message names the argument, says what was expected and what was got, for example
+``alpha must be > 0, got -1.0``. Checks raise ``TypeError`` for the wrong kind of value and
+``ValueError`` for a value of the right kind that is out of range.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from infoflow._array import PRECISIONS, is_torch, namespace
+
+
+def check_alpha(alpha: Any) -> float:
+    """The Rényi order as a float: > 0, possibly ``inf``."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
+    alpha = float(alpha)
+    if math.isnan(alpha) or alpha <= 0:
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    return alpha
+
+
+def check_precision(dtype: Any) -> str:
+    """The precision of a spectrum: ``"float64"`` (default) or ``"float32"``."""
+    name = str(dtype).removeprefix("torch.")
+    if name not in PRECISIONS:
+        raise ValueError(f"dtype must be one of {PRECISIONS}, got {dtype!r}")
+    return name
+
+
+def check_sigma(sigma: Any, name: str = "sigma") -> float:
+    """A kernel width: a finite number > 0."""
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a positive real number, got {type(sigma).__name__}")
+    sigma = float(sigma)
+    if not math.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {sigma}")
+    return sigma
+
+
+def check_array(x: Any, name: str) -> Any:
+    """A NumPy array or torch tensor; lists and tuples become NumPy arrays."""
+    if is_torch(x):
+        return x
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, (list, tuple)):
+        return np.asarray(x)
+    raise TypeError(f"{name} must be a NumPy array or a torch tensor, got {type(x).__name__}")
+
+
+def check_finite(x: Any, name: str) -> None:
+    """Refuse NaN and infinity; one pass without a temporary array when all is well."""
+    xp = namespace(x)
+    plain = x.detach() if is_torch(x) else x
+    if bool(xp.isfinite(plain.sum())):  # a NaN or an infinity anywhere makes the sum non-finite
+        return
+    if not bool(xp.isfinite(plain).all()):
+        raise ValueError(f"{name} must hold only finite values, got NaN or infinity")
+
+
+def check_samples(x: Any, name: str = "x") -> Any:
+    """Data of shape (n, ...) with n >= 2 samples, numeric and finite."""
+    x = check_array(x, name)
+    if x.ndim < 1:
+        raise ValueError(f"{name} must have shape (n, ...) with one row per sample, got a scalar")
+    if x.shape[0] < 2:
+        raise ValueError(f"{name} must hold at least 2 samples, got {x.shape[0]}")
+    if is_torch(x):
+        if x.is_complex() or x.dtype == x.new_zeros((), dtype=bool).dtype:
+            raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
+        floating = x.is_floating_point()
+    else:
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
+        floating = x.dtype.kind == "f"
+    if floating:
+        check_finite(x, name)
+    return x
+
+
+def check_gram(k: Any, name: str = "K") -> Any:
+    """A square, symmetric, finite Gram matrix with a positive diagonal and n >= 2."""
+    k = check_array(k, name)
+    if k.ndim != 2 or k.shape[0] != k.shape[1]:
+        raise ValueError(f"{name} must be a square (n, n) Gram matrix, got shape {tuple(k.shape)}")
+    if k.shape[0] < 2:
+        raise ValueError(f"{name} must describe at least 2 samples, got {k.shape[0]}")
+    if is_torch(k) and (k.is_complex() or not k.is_floating_point()):
+        k = k.double()
+    elif not is_torch(k) and k.dtype.kind not in "f":
+        if k.dtype.kind not in "biu":
+            raise TypeError(f"{name} must be real-valued, got dtype {k.dtype}")
+        k = k.astype(np.float64)
+    check_finite(k, name)
+    xp = namespace(k)
+    plain = k.detach() if is_torch(k) else k
+    if not bool((plain == plain.T).all()):
+        scale = max(float(plain.max()), -float(plain.min()), 1.0)
+        eps = float(np.finfo(str(k.dtype).removeprefix("torch.")).eps)
+        asym = float(abs(plain - plain.T).max())
+        if asym > 100 * eps * scale:
+            raise ValueError(f"{name} must be symmetric, got max |K - K.T| = {asym:.3g}")
+    if not bool((xp.diagonal(plain) > 0).all()):
+        raise ValueError(f"{name} must have a positive diagonal (K_ii = kappa(x_i, x_i) > 0)")
+    return k
+
+
+def gram_list(grams: Any, name: str) -> list[Any]:
+    """One Gram matrix or a set of them (sequence, or a (L, n, n) stack) as a checked list."""
+    if isinstance(grams, Sequence) and not isinstance(grams, (str, bytes)):
+        items = list(grams)
+        if not items:
+            raise ValueError(f"{name} must hold at least one Gram matrix, got an empty sequence")
+    elif (is_torch(grams) or isinstance(grams, np.ndarray)) and grams.ndim == 3:
+        items = list(grams)
+    else:
+        items = [grams]
+    checked = [check_gram(k, f"{name}[{i}]" if len(items) > 1 else name) for i, k in enumerate(items)]
+    sizes = {k.shape[0] for k in checked}
+    if len(sizes) > 1:
+        raise ValueError(
+            f"{name} must hold Gram matrices of the same size n, got sizes {sorted(sizes)}"
+        )
+    kinds = {is_torch(k) for k in checked}
+    if len(kinds) > 1:
+        raise TypeError(f"{name} mixes NumPy arrays and torch tensors; use one kind")
+    return checked
+
+
+def check_same_samples(groups: dict[str, list[Any]]) -> None:
+    """All Gram matrices across the named arguments describe the same n samples, of one kind."""
+    sizes = {name: ks[0].shape[0] for name, ks in groups.items()}
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{name}: n={n}" for name, n in sizes.items())
+        raise ValueError(f"all Gram matrices must describe the same n samples, got {listed}")
+    kinds = {is_torch(ks[0]) for ks in groups.values()}
+    if len(kinds) > 1:
+        raise TypeError("the Gram matrices mix NumPy arrays and torch tensors; use one kind")

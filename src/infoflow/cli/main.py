@@ -1,0 +1,60 @@
+"""``infoflow`` command-line entry point and its subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+
+from infoflow import __version__
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from infoflow.demo import digits_demo
+
+    n, rows = digits_demo(alphas=args.alpha, n=args.n)
+    print(f"infoflow {__version__} demo: scikit-learn digits, n = {n} images of 8x8 pixels, "
+          "10 classes")
+    print(f"log2 n = {math.log2(n):.3f} bits (the largest possible entropy)\n")
+    header = f"{'rule':<10}{'sigma':>8}{'alpha':>7}{'S(X)':>9}{'S(Y)':>9}{'I(X;Y)':>9}" \
+             f"{'TC(top,bottom)':>16}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r.rule:<10}{r.sigma:>8.3f}{r.alpha:>7.2f}{r.entropy_x:>9.3f}{r.entropy_y:>9.3f}"
+              f"{r.mutual_information_xy:>9.3f}{r.total_correlation_halves:>16.3f}")
+    print("\nAll values in bits. S(Y) is the Rényi entropy of the class proportions "
+          "(close to log2 10 = 3.322).\nThe width rule changes every value: infoflow never "
+          "picks one silently (docs/estimators.md).")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="infoflow",
+        description="Information flow in neural networks with the matrix-based Rényi α-entropy.",
+    )
+    parser.add_argument("--version", action="version", version=f"infoflow {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo", help="entropies and MI of the digits' pixels and labels for every width rule"
+    )
+    demo.add_argument("--alpha", type=float, nargs="+", default=[1.01, 2.0],
+                      help="Rényi orders (default: 1.01 2)")
+    demo.add_argument("--n", type=int, default=None, help="use the first N images (default: all)")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ValueError, TypeError) as error:
+        print(f"infoflow: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Kernel width rules: formulas, scale behaviour, constant data, bad input."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from infoflow import kernel_width, label_gram
+from infoflow.kernels.width import RULES, alignment
+
+
+def test_scott_is_the_papers_formula(rng):
+    x = rng.uniform(size=(100, 8))
+    assert kernel_width(x, "scott") == pytest.approx(5.0 * 100 ** (-1 / 12))
+    assert kernel_width(x, "scott", gamma=2.0) == pytest.approx(2.0 * 100 ** (-1 / 12))
+
+
+def test_silverman_is_scale_aware_and_follows_the_formula(rng):
+    x = rng.normal(size=(200, 4)) * 3.0
+    s = math.sqrt(x.var(axis=0).mean())
+    assert kernel_width(x) == pytest.approx(s * 2.0 * 200 ** (-1 / 8))
+    assert kernel_width(10 * x) == pytest.approx(10 * kernel_width(x))
+
+
+def test_median_and_knn_against_brute_force(rng):
+    x = rng.normal(size=(15, 3))
+    d = np.linalg.norm(x[:, None] - x[None, :], axis=-1)
+    assert kernel_width(x, "median") == pytest.approx(np.median(d[np.triu_indices(15, 1)]))
+    assert kernel_width(x, "knn", k=3) == pytest.approx(np.sort(d, 1)[:, 1:4].mean())
+    assert kernel_width(x, "knn", k=100) == pytest.approx(np.sort(d, 1)[:, 1:].mean())
+
+
+def test_alignment_finds_the_maximum_of_a_grid(rng):
+    y = rng.integers(0, 3, size=60)
+    x = rng.normal(size=(60, 2)) + 3 * y[:, None]
+    ky = label_gram(y)
+    sigma = kernel_width(x, "alignment", target=ky)
+    d2 = ((x[:, None] - x[None, :]) ** 2).sum(-1)
+    grid = np.geomspace(sigma / 3, sigma * 3, 41)
+    assert alignment(d2, ky, sigma) >= max(alignment(d2, ky, s) for s in grid) - 1e-6
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_constant_data_never_divides_by_zero(rule):
+    x = np.ones((10, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sigma = kernel_width(x, rule, target=label_gram(np.arange(10) % 2))
+    assert math.isfinite(sigma) and sigma > 0
+
+
+def test_mostly_duplicated_data_uses_positive_distances():
+    x = np.zeros((10, 1))
+    x[0] = 1.0
+    assert kernel_width(x, "median") == pytest.approx(1.0)
+    assert kernel_width(x, "knn", k=2) == pytest.approx(0.1)
+    pairs = np.repeat([[0.0], [2.0]], 5, axis=0)  # every point has 4 duplicates
+    assert kernel_width(pairs, "knn", k=2) == pytest.approx(2.0)
+
+
+def test_torch_input_gives_the_same_width(rng):
+    x = rng.normal(size=(20, 3))
+    for rule in ("silverman", "median", "knn"):
+        assert kernel_width(torch.tensor(x), rule) == pytest.approx(kernel_width(x, rule))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"rule": "nope"}, ValueError, "rule must be one of"),
+        ({"rule": "alignment"}, ValueError, "needs target="),
+        ({"rule": "alignment", "target": np.eye(3)}, ValueError, "target must be"),
+        ({"rule": "knn", "k": 0}, ValueError, "k must be a positive integer"),
+        ({"rule": "scott", "gamma": -1.0}, ValueError, "gamma must be finite and > 0"),
+    ],
+)
+def test_bad_options(rng, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        kernel_width(rng.normal(size=(5, 2)), **kwargs)

@@ -1,0 +1,52 @@
+"""EntropyCache: each joint entropy once, equal to the functional results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from infoflow import EntropyCache, gaussian_gram, joint_entropy, label_gram, mutual_information
+
+
+@pytest.fixture
+def grams(rng):
+    x = rng.normal(size=(30, 6))
+    maps = [gaussian_gram(x[:, i : i + 2], 1.0) for i in range(3)]
+    return {
+        "x": gaussian_gram(x, 2.0),
+        "t": maps,
+        "y": label_gram(rng.integers(0, 3, size=30)),
+    }
+
+
+def test_cache_matches_functions_and_counts_each_entropy_once(grams):
+    cache = EntropyCache(grams)
+    assert cache.mutual_information("x", "t") == pytest.approx(
+        mutual_information(grams["x"], grams["t"]), abs=1e-12
+    )
+    assert cache.computed == 3
+    assert cache.mutual_information("t", "y") == pytest.approx(
+        mutual_information(grams["t"], grams["y"]), abs=1e-12
+    )
+    assert cache.computed == 5  # S(t) is shared; S(y), S(t,y) are new
+    assert cache.entropy("y", "t", "x") == pytest.approx(
+        joint_entropy([grams["x"], *grams["t"], grams["y"]]), abs=1e-12
+    )
+
+
+def test_sets_of_names_are_unions(grams):
+    cache = EntropyCache(grams)
+    assert cache.mutual_information(("x", "t"), "y") == pytest.approx(
+        mutual_information([grams["x"], *grams["t"]], grams["y"]), abs=1e-12
+    )
+    assert cache.entropy(("x", "y"), "x") == cache.entropy("x", "y")
+
+
+def test_unknown_names_and_bad_grams_are_refused(grams):
+    cache = EntropyCache(grams)
+    with pytest.raises(KeyError, match="unknown variable"):
+        cache.entropy("z")
+    with pytest.raises(ValueError, match="same n samples"):
+        EntropyCache({"a": np.eye(3), "b": np.eye(4)})
+    with pytest.raises(ValueError, match="empty"):
+        EntropyCache({})
