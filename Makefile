@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/infoflow demo
+	$(BIN)/infoflow run
 
 test: setup
 	$(BIN)/python -m pytest -n 2

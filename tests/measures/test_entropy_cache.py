@@ -50,3 +50,18 @@ def test_unknown_names_and_bad_grams_are_refused(grams):
         EntropyCache({"a": np.eye(3), "b": np.eye(4)})
     with pytest.raises(ValueError, match="empty"):
         EntropyCache({})
+
+
+def test_extended_cache_shares_computed_entropies(grams):
+    base = EntropyCache({"x": grams["x"], "y": grams["y"]})
+    s_x = base.entropy("x")
+    child = base.extended({"t": grams["t"]})
+    assert child.computed == 1 and child.entropy("x") == s_x
+    assert child.mutual_information("x", "t") == pytest.approx(
+        mutual_information(grams["x"], grams["t"]), abs=1e-12
+    )
+    assert base.computed == 1  # the parent is unchanged
+    with pytest.raises(ValueError, match="already holds"):
+        base.extended({"x": grams["x"]})
+    with pytest.raises(ValueError, match="same n samples"):
+        base.extended({"z": np.eye(3)})

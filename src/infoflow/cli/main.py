@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from infoflow import __version__
+from infoflow.cli.run import add_run_parser
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Rényi orders (default: 1.01 2)")
     demo.add_argument("--n", type=int, default=None, help="use the first N images (default: all)")
     demo.set_defaults(handler=_demo)
+    add_run_parser(commands)
     return parser
 
 
@@ -51,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:
         print(f"infoflow: error: {error}", file=sys.stderr)
         return 2
 

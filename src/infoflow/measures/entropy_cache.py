@@ -56,6 +56,27 @@ class EntropyCache:
         self._factors = {name: unit_product(ks, self.precision) for name, ks in checked.items()}
         self._entropies: dict[frozenset[str], Any] = {}
 
+    def extended(self, grams: Mapping[str, Any]) -> EntropyCache:
+        """A cache with more variables that shares this one's factors and computed entropies.
+
+        Used when fixed variables (a probe set's inputs and labels) meet new ones at every
+        checkpoint: S(X), S(Y) and S(X, Y) are computed once, not once per checkpoint.
+        """
+        clash = set(grams) & set(self._factors)
+        if clash:
+            raise ValueError(f"grams names variables the cache already holds: {sorted(clash)}")
+        checked = {name: gram_list(g, name) for name, g in grams.items()}
+        first = next(iter(self._factors.values()))
+        check_same_samples({"cache": [first], **checked})
+        child = object.__new__(EntropyCache)
+        child.alpha, child.precision, child.n = self.alpha, self.precision, self.n
+        child._factors = {
+            **self._factors,
+            **{name: unit_product(ks, self.precision) for name, ks in checked.items()},
+        }
+        child._entropies = dict(self._entropies)
+        return child
+
     @property
     def names(self) -> tuple[str, ...]:
         """The variables' names, in the order given."""

@@ -1,0 +1,148 @@
+"""``infoflow run`` and ``infoflow report``: adapters over Trainer and write_report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from dataclasses import fields
+from pathlib import Path
+
+from infoflow.training.config import RunConfig
+
+#: Options of ``infoflow run`` that map one to one onto RunConfig fields.
+_CONFIG_HELP = {
+    "data": "dataset: digits (bundled, default), mnist, fashion-mnist, cifar10",
+    "data_dir": "folder with the published dataset files (default ~/.cache/infoflow)",
+    "download": "fetch missing dataset files, then verify their checksums",
+    "model": "lenet5 (default), mlp, vgg",
+    "filters": "filters per conv layer (LeNet-5: conv1 conv2) or MLP hidden widths",
+    "epochs": "training epochs (default 30)",
+    "batch_size": "mini-batch size (default 64)",
+    "optimizer": "adam (default) or sgd (momentum 0.9)",
+    "lr": "learning rate (default 1e-3)",
+    "probe_size": "probe samples from the test split used for every measurement (default 500)",
+    "measure_every": "measure every N training steps (default 10)",
+    "layers": "module names to measure, in network order (default: the model's layers)",
+    "rule": "kernel width rule: silverman (default), scott, median, knn, alignment",
+    "alpha": "Rényi order (default 1.01)",
+    "conv_mode": "a conv layer as one tensor (default) or as feature_maps with a width each",
+    "dpi_tolerance": "bits a DPI link may be exceeded by before it counts as broken (1e-6)",
+    "seed": "random seed; the same seed gives the same records (default 0)",
+    "device": "torch device, e.g. cpu or cuda (default cpu)",
+}
+
+
+def add_run_parser(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run", help="train a model while measuring its information flow, then write a report",
+        description="Train a model while measuring I(X;T), I(T;Y) and H(T) of its layers. "
+        "With no options: LeNet-5 on scikit-learn's digits (about half a minute on 2 cores).",
+    )
+    run.add_argument("--config", type=Path, help="JSON or TOML file of options (flags override)")
+    run.add_argument("--out", type=Path, help="run folder (default runs/<time>)")
+    run.add_argument("--resume", type=Path, metavar="RUN",
+                     help="continue the run in folder RUN from its last saved state")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    for f in fields(RunConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "download":
+            run.add_argument(flag, action="store_true", default=None, help=_CONFIG_HELP[f.name])
+        elif f.name in ("filters", "layers"):
+            kind = int if f.name == "filters" else str
+            run.add_argument(flag, type=kind, nargs="+", default=None, help=_CONFIG_HELP[f.name])
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            if f.name in ("epochs", "batch_size", "probe_size", "measure_every", "seed"):
+                kind = int
+            elif f.name in ("lr", "alpha", "dpi_tolerance"):
+                kind = float
+            run.add_argument(flag, type=kind, default=None, help=_CONFIG_HELP[f.name])
+    run.set_defaults(handler=run_command)
+
+    report = commands.add_parser("report", help="redraw the plots and report of a run folder")
+    report.add_argument("run", type=Path, metavar="RUN", help="the run folder")
+    report.set_defaults(handler=report_command)
+
+
+def _config(args: argparse.Namespace) -> RunConfig:
+    values = RunConfig.from_file(args.config).to_dict() if args.config else {}
+    for f in fields(RunConfig):
+        given = getattr(args, f.name)
+        if given is not None:
+            values[f.name] = given
+    return RunConfig.from_dict(values)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from infoflow.monitor import SaturationWarning
+    from infoflow.reporting import write_report
+    from infoflow.training import Trainer
+
+    if args.resume:
+        trainer = Trainer(None, args.resume, resume=True)
+    else:
+        out = args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+        trainer = Trainer(_config(args), out)
+    config = trainer.config
+    print(f"infoflow run: {config.model} on {config.data}, {config.epochs} epochs, probe "
+          f"n = {config.probe_size}, rule {config.rule}, alpha {config.alpha}, "
+          f"conv_mode {config.conv_mode} -> {trainer.folder.path}", file=sys.stderr)
+    bar = tqdm(total=trainer.total_steps, initial=trainer.state["step"], unit="step",
+               disable=args.no_progress, file=sys.stderr, dynamic_ncols=True)
+    last = trainer.monitor.layers[-1]
+
+    def show(checkpoint) -> None:
+        v = checkpoint.values
+        bar.set_postfix_str(
+            f"{last}: I(X;T)={v[(last, 'I(X;T)')]:.2f} I(T;Y)={v[(last, 'I(T;Y)')]:.2f} "
+            f"DPI1 {'ok' if checkpoint.verdict.dpi1 else 'broken'} "
+            f"DPI2 {'ok' if checkpoint.verdict.dpi2 else 'broken'}"
+        )
+
+    trainer.on_checkpoint = show
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SaturationWarning)
+        try:
+            trainer.run(progress=bar.update)
+        finally:
+            bar.close()
+    for warning in caught:
+        if issubclass(warning.category, SaturationWarning):
+            print(f"warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename,
+                                 warning.lineno)
+    report = write_report(trainer.folder.path)
+    _summary(trainer.folder.path)
+    print(f"report: {report}")
+    return 0
+
+
+def _summary(path: Path) -> None:
+    from infoflow.reporting import load_records
+    from infoflow.training import RunFolder
+
+    records = load_records(RunFolder(path))
+    shares = records.shares
+    final = records.verdicts[-1]
+    timing = records.timing
+    if records.epochs:
+        print(f"final test accuracy {records.epochs[-1]['test_accuracy']:.3f}")
+    print(f"DPI 1 held at {100 * shares['DPI 1']:.0f}% of {len(records.steps)} checkpoints, "
+          f"DPI 2 at {100 * shares['DPI 2']:.0f}%; final: DPI 1 "
+          f"{'holds' if final.dpi1 else 'breaks'}, DPI 2 {'holds' if final.dpi2 else 'breaks'}")
+    print(f"time: training {timing.get('train_seconds', 0):.1f} s, measuring "
+          f"{timing.get('measure_seconds', 0):.1f} s")
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from infoflow.reporting import write_report
+
+    report = write_report(args.run)
+    _summary(args.run)
+    print(f"report: {report}")
+    return 0

@@ -1,0 +1,56 @@
+"""A layer's Gram matrices: one per feature map, or one for the whole layer (method.md §3).
+
+``"feature_maps"`` (the paper's way) treats a conv layer of C channels as C variables, each
+with its own width σ_c; their joint is the Hadamard product. ``"tensor"`` uses one σ for the
+whole layer, which equals the product of C Grams sharing that σ (the tensor-kernel view of
+Wickstrøm et al. 2023). Dense layers are one variable in both modes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from infoflow.kernels import gaussian_gram, kernel_width
+
+#: Layer-kernel modes.
+CONV_MODES = ("feature_maps", "tensor")
+
+
+def estimator_array(t: torch.Tensor) -> Any:
+    """float64 data for the estimators: NumPy on the CPU (its eigensolver is faster there),
+    a torch tensor on an accelerator."""
+    t = t.detach().to(torch.float64)
+    return t.numpy() if t.device.type == "cpu" else t
+
+
+def variables_of(t: Any, conv_mode: str) -> list[Any]:
+    """The variables of a layer output of shape (n, C, H, W) or (n, d)."""
+    if conv_mode not in CONV_MODES:
+        raise ValueError(f"conv_mode must be one of {CONV_MODES}, got {conv_mode!r}")
+    if t.ndim == 4 and conv_mode == "feature_maps":
+        return [t[:, c] for c in range(t.shape[1])]
+    return [t]
+
+
+def gram_with_rule(v: Any, rule: str, target: Any = None) -> Any:
+    """Gaussian Gram of one variable with σ from ``rule`` (dead, constant maps allowed)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="x is constant", category=RuntimeWarning)
+        sigma = kernel_width(v, rule, target=target if rule == "alignment" else None)
+    return gaussian_gram(v, sigma)
+
+
+def layer_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> list[Any]:
+    """The Gram matrices (n, n) of a layer's variables under a width rule and a mode.
+
+    ``target`` is the label Gram, needed by the ``"alignment"`` rule.
+    """
+    if isinstance(t, torch.Tensor):
+        t = estimator_array(t)
+    if isinstance(target, torch.Tensor) and isinstance(t, np.ndarray):
+        target = target.cpu().numpy()
+    return [gram_with_rule(v, rule, target) for v in variables_of(t, conv_mode)]

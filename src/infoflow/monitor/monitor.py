@@ -1,0 +1,180 @@
+"""InformationMonitor: measure every chosen layer of a model on a fixed probe set.
+
+Use it from any training loop::
+
+    monitor = InformationMonitor(model, probe_x, probe_y, layers=["conv1", "conv2", "fc1"])
+    for step, (xb, yb) in enumerate(loader):
+        ...                                   # your training step
+        if step % 50 == 0:
+            checkpoint = monitor.measure(step)
+            print(checkpoint.verdict)          # DPI 1 and DPI 2 at this step
+    rows = monitor.records()                   # tidy: step, epoch, layer, quantity, value
+
+``measure`` registers forward hooks only for its own forward pass, runs the probe set in eval
+mode without gradients, restores the model's mode, and removes every hook even when the
+forward pass raises. H(X), H(Y) and I(X;Y) are computed once; each checkpoint costs one
+Gram matrix per layer variable and two full eigendecompositions per layer.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from infoflow._validation import check_alpha, check_precision
+from infoflow.kernels import DEFAULT_RULE, RULES, label_gram
+from infoflow.monitor.activations import LayerSpec, capture_activations, resolve_layers
+from infoflow.monitor.dpi import DPI_TOLERANCE, DPIVerdict, check_dpi
+from infoflow.monitor.information_plane import information_plane, probe_cache
+from infoflow.monitor.layer_grams import CONV_MODES, estimator_array, gram_with_rule, layer_grams
+
+
+class SaturationWarning(UserWarning):
+    """A layer's entropy is near log2 n or near 0: the kernel width is then meaningless."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The measurements at one step: values keyed by (layer, quantity), in bits."""
+
+    step: int
+    epoch: int | None
+    values: dict[tuple[str, str], float]
+    verdict: DPIVerdict
+    saturated: tuple[str, ...]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Tidy rows: one per layer × quantity."""
+        return [
+            {"step": self.step, "epoch": self.epoch, "layer": layer, "quantity": q, "value": v}
+            for (layer, q), v in self.values.items()
+        ]
+
+
+def _probe_labels(labels: Any, n: int) -> np.ndarray:
+    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(f"labels must have shape ({n},) like the probe inputs, got {y.shape}")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"labels must hold integer class labels, got dtype {y.dtype}")
+    return y
+
+
+class InformationMonitor:
+    """Measure I(X;T), I(T;Y) and H(T) of chosen layers on a fixed probe set.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    inputs : tensor of shape (n, ...)
+        The probe inputs X, n >= 2; moved to the model's device when measuring.
+    labels : integer array or tensor of shape (n,)
+        The probe labels Y (delta kernel).
+    layers : sequence of module names or nn.Module types, optional
+        What to measure, in network order; default the model's ``layer_names``.
+    rule : str, default "silverman"
+        Kernel width rule for X and every layer variable (see :func:`infoflow.kernel_width`).
+    alpha : float, default 1.01
+    conv_mode : {"feature_maps", "tensor"}, default "feature_maps"
+        A conv layer as C feature maps with one σ each (the paper's), or as one tensor with one σ.
+    dtype : {"float64", "float32"}, default "float64"
+    dpi_tolerance : float, default 1e-6
+        Bits by which a later link may exceed an earlier one before a DPI counts as broken.
+    saturation : float, default 0.05
+        A layer is saturated when H(T) is within this fraction of log2 n from 0 or from log2 n.
+    batch_size : int, default 512
+        Probe batch size for the forward pass.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        inputs: torch.Tensor,
+        labels: Any,
+        *,
+        layers: Sequence[LayerSpec] | None = None,
+        rule: str = DEFAULT_RULE,
+        alpha: float = 1.01,
+        conv_mode: str = "feature_maps",
+        dtype: str = "float64",
+        dpi_tolerance: float = DPI_TOLERANCE,
+        saturation: float = 0.05,
+        batch_size: int = 512,
+    ) -> None:
+        if not isinstance(inputs, torch.Tensor):
+            raise TypeError(f"inputs must be a torch tensor, got {type(inputs).__name__}")
+        if inputs.ndim < 2 or len(inputs) < 2:
+            raise ValueError(f"inputs must have shape (n, ...) with n >= 2, got {tuple(inputs.shape)}")
+        if rule not in RULES:
+            raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+        if conv_mode not in CONV_MODES:
+            raise ValueError(f"conv_mode must be one of {CONV_MODES}, got {conv_mode!r}")
+        if not 0 <= saturation < 0.5:
+            raise ValueError(f"saturation must be in [0, 0.5), got {saturation}")
+        self.model = model
+        self.inputs = inputs
+        self.labels = _probe_labels(labels, len(inputs))
+        self.layers = resolve_layers(model, layers)
+        self.rule, self.conv_mode = rule, conv_mode
+        self.alpha, self.dtype = check_alpha(alpha), check_precision(dtype)
+        self.dpi_tolerance, self.saturation, self.batch_size = dpi_tolerance, saturation, batch_size
+        self.checkpoints: list[Checkpoint] = []
+        self._warned: set[str] = set()
+        self._y_gram = label_gram(self.labels)
+        x_gram = gram_with_rule(estimator_array(inputs.reshape(len(inputs), -1)), rule, self._y_gram)
+        self._probe = probe_cache(x_gram, self._y_gram, alpha=self.alpha, dtype=self.dtype)
+
+    @property
+    def n(self) -> int:
+        """Probe size."""
+        return len(self.inputs)
+
+    def activations(self) -> dict[str, torch.Tensor]:
+        """The chosen layers' outputs on the probe set, with hooks scoped to this call."""
+        device = next(iter(self.model.parameters()), torch.empty(0)).device
+        return capture_activations(
+            self.model, self.inputs.to(device), self.layers, batch_size=self.batch_size
+        )
+
+    def measure(self, step: int, *, epoch: int | None = None) -> Checkpoint:
+        """Measure every chosen layer now; returns (and keeps) the checkpoint."""
+        acts = self.activations()
+        grams = {
+            name: layer_grams(acts[name], rule=self.rule, conv_mode=self.conv_mode,
+                              target=self._y_gram)
+            for name in self.layers
+        }
+        values = information_plane(self._probe, grams)
+        verdict = check_dpi(values, self.layers, tolerance=self.dpi_tolerance)
+        checkpoint = Checkpoint(step, epoch, values, verdict, self._saturated(values))
+        self.checkpoints.append(checkpoint)
+        return checkpoint
+
+    def _saturated(self, values: dict[tuple[str, str], float]) -> tuple[str, ...]:
+        top = math.log2(self.n)
+        saturated = tuple(
+            name for name in self.layers
+            if not self.saturation * top < values[(name, "H(T)")] < (1 - self.saturation) * top
+        )
+        for name in saturated:
+            if name not in self._warned:
+                self._warned.add(name)
+                warnings.warn(
+                    f"layer {name!r} is saturated: H(T) = {values[(name, 'H(T)')]:.3f} bits with "
+                    f"log2 n = {top:.3f}; with rule {self.rule!r} its kernel width makes the "
+                    "entropy uninformative (method.md §4)",
+                    SaturationWarning,
+                    stacklevel=3,
+                )
+        return saturated
+
+    def records(self) -> list[dict[str, Any]]:
+        """Tidy rows of every checkpoint so far."""
+        return [row for checkpoint in self.checkpoints for row in checkpoint.rows()]

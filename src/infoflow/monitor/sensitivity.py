@@ -1,0 +1,57 @@
+"""How the DPI verdicts depend on the kernel width rule and the layer-kernel mode (method.md §4).
+
+From one set of activations (the final checkpoint's), recompute every quantity under each
+width rule and both layer-kernel modes and report whether DPI 1 and DPI 2 hold, with the share
+of the chain's links that hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from infoflow.kernels import RULES, label_gram
+from infoflow.monitor.dpi import DPI_TOLERANCE, check_dpi
+from infoflow.monitor.information_plane import information_plane, probe_cache
+from infoflow.monitor.layer_grams import CONV_MODES, estimator_array, gram_with_rule, layer_grams
+
+
+def dpi_sensitivity(
+    inputs: torch.Tensor,
+    labels: Any,
+    activations: Mapping[str, torch.Tensor],
+    *,
+    rules: Sequence[str] = RULES,
+    conv_modes: Sequence[str] = CONV_MODES,
+    alpha: float = 1.01,
+    tolerance: float = DPI_TOLERANCE,
+) -> list[dict[str, Any]]:
+    """One row per (rule, conv_mode): DPI verdicts and link shares, from the same activations.
+
+    ``activations`` maps layer names, in network order, to their outputs on ``inputs``.
+    """
+    layers = list(activations)
+    y_gram = label_gram(labels.cpu().numpy() if isinstance(labels, torch.Tensor) else labels)
+    x = estimator_array(inputs.reshape(len(inputs), -1))
+    rows = []
+    for rule in rules:
+        probe = probe_cache(gram_with_rule(x, rule, y_gram), y_gram, alpha=alpha)
+        for mode in conv_modes:
+            grams = {
+                name: layer_grams(t, rule=rule, conv_mode=mode, target=y_gram)
+                for name, t in activations.items()
+            }
+            verdict = check_dpi(information_plane(probe, grams), layers, tolerance=tolerance)
+            broken1 = sum(b.inequality == "DPI 1" for b in verdict.breaks)
+            broken2 = len(verdict.breaks) - broken1
+            rows.append({
+                "rule": rule,
+                "conv_mode": mode,
+                "dpi1": verdict.dpi1,
+                "dpi2": verdict.dpi2,
+                "dpi1_links_held": 1 - broken1 / max(len(layers) - 1, 1),
+                "dpi2_links_held": 1 - broken2 / len(layers),
+            })
+    return rows

@@ -1,0 +1,117 @@
+"""The run's single-file HTML report: settings, plots, DPI verdicts, sensitivity, timing."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+
+from infoflow.reporting.plots import FIGURES
+from infoflow.reporting.records import RunRecords, load_records
+from infoflow.training.run_folder import RunFolder
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c, '')))}</td>" for c in columns) + "</tr>"
+        for r in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    try:
+        number = float(str(value))
+        return f"{number:.3g}" if "." in str(value) else str(value)
+    except ValueError:
+        return str(value)
+
+
+def draw_plots(records: RunRecords, folder: RunFolder) -> dict[str, bytes]:
+    """Save every figure as PNG under plots/ and return the bytes."""
+    import matplotlib.pyplot as plt
+
+    folder.plots.mkdir(exist_ok=True)
+    images = {}
+    for name, make in FIGURES.items():
+        if name == "training" and not records.epochs:
+            continue
+        fig = make(records)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110)
+        plt.close(fig)
+        images[name] = buffer.getvalue()
+        (folder.plots / f"{name}.png").write_bytes(images[name])
+    return images
+
+
+def write_report(path: str | Path) -> Path:
+    """Redraw every plot and the HTML report of the run folder ``path``; returns the report."""
+    folder = RunFolder(path)
+    records = load_records(folder)
+    images = draw_plots(records, folder)
+    final = records.verdicts[-1]
+    n = int(records.config["probe_size"])
+    shares = records.shares
+    timing = records.timing
+    total = timing.get("train_seconds", 0) + timing.get("measure_seconds", 0)
+    breaks = [{"inequality": b.inequality, "earlier": b.earlier, "later": b.later,
+               "excess (bits)": b.excess} for b in final.breaks]
+    img = lambda name: (  # noqa: E731
+        f'<img src="data:image/png;base64,{base64.b64encode(images[name]).decode()}" '
+        f'alt="{name}">' if name in images else ""
+    )
+    last = len(records.steps) - 1
+    layer_rows = [
+        {"layer": layer, **{q: records.values_at(last)[(layer, q)]
+                            for q in ("I(X;T)", "I(T;Y)", "H(T)")}}
+        for layer in records.layers
+    ]
+    accuracy = f"{records.epochs[-1]['test_accuracy']:.3f}" if records.epochs else "n/a"
+    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>infoflow run</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse;margin:0.5em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;
+text-align:right}}img{{max-width:100%}}.ok{{color:#080}}.bad{{color:#b00}}</style></head><body>
+<h1>infoflow run: {html.escape(str(records.config['model']))} on
+{html.escape(str(records.config['data']))}</h1>
+<p>{len(records.steps)} checkpoints up to step {int(records.steps[-1])}; probe n = {n}
+(log<sub>2</sub> n = {math.log2(n):.3f} bits); final test accuracy {accuracy}.
+All values in bits, α = {records.config['alpha']}, width rule
+<b>{html.escape(str(records.config['rule']))}</b>, layer kernel
+<b>{html.escape(str(records.config['conv_mode']))}</b>.</p>
+<h2>Information plane</h2>{img('information_plane')}
+<h2>Mutual information over training</h2>{img('mutual_information')}
+<h2>Final checkpoint</h2>{_table(layer_rows, ['layer', 'I(X;T)', 'I(T;Y)', 'H(T)'])}
+<p>H(X) = {records.values_at(last)[('input', 'H(X)')]:.4g},
+H(Y) = {records.values_at(last)[('input', 'H(Y)')]:.4g},
+I(X;Y) = {records.values_at(last)[('input', 'I(X;Y)')]:.4g}.</p>
+<h2>Data-processing inequalities</h2>
+<p>DPI 1: I(X;T<sub>1</sub>) ≥ … ≥ I(X;T<sub>K</sub>); DPI 2: I(X;Y) ≥ I(T<sub>1</sub>;Y) ≥ … ≥
+I(T<sub>K</sub>;Y); a link breaks when the later value exceeds the earlier by more than
+{records.config['dpi_tolerance']} bits. Held at {100 * shares['DPI 1']:.0f}% (DPI 1) and
+{100 * shares['DPI 2']:.0f}% (DPI 2) of checkpoints. At the final checkpoint:
+<span class="{'ok' if final.dpi1 else 'bad'}">DPI 1 {'holds' if final.dpi1 else 'breaks'}</span>,
+<span class="{'ok' if final.dpi2 else 'bad'}">DPI 2 {'holds' if final.dpi2 else 'breaks'}</span>.
+</p>{_table(breaks, ['inequality', 'earlier', 'later', 'excess (bits)']) if breaks else ''}
+{img('dpi')}
+<h2>Sensitivity to the kernel width</h2>
+<p>The same final activations measured under every width rule and both layer-kernel modes
+(whether each DPI holds, and the share of its links that hold). Verdicts that change with the
+rule are a property of the estimator's width, not of the network.</p>
+{_table(records.sensitivity, ['rule', 'conv_mode', 'dpi1', 'dpi2', 'dpi1_links_held',
+                              'dpi2_links_held']) if records.sensitivity else '<p>not computed</p>'}
+<h2>Training</h2>{img('training')}
+<h2>Time</h2><p>training {timing.get('train_seconds', 0):.1f} s, measuring
+{timing.get('measure_seconds', 0):.1f} s
+({100 * timing.get('measure_seconds', 0) / total if total else 0:.0f}% of the run).</p>
+<h2>Settings</h2>{_table([{'option': k, 'value': v} for k, v in records.config.items()],
+                          ['option', 'value'])}
+</body></html>"""
+    report = folder.file("report.html")
+    report.write_text(page)
+    return report

@@ -1,0 +1,102 @@
+"""Figures of a run: the information plane, MI over training, DPI summary, training curves.
+
+Each function takes the records and ``ax=None`` (or a figure for several panels) and returns
+the matplotlib figure. matplotlib is imported lazily, with the file-only Agg backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from infoflow.reporting.records import RunRecords
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def information_plane_figure(records: RunRecords) -> Any:
+    """One panel per layer: I(X;T) against I(T;Y), points coloured by training step."""
+    plt = _pyplot()
+    count = len(records.layers)
+    fig, axes = plt.subplots(1, count, figsize=(3.2 * count + 1, 3.4), squeeze=False,
+                             constrained_layout=True)
+    norm = plt.Normalize(records.steps.min(), max(records.steps.max(), 1))
+    points = None
+    for ax, layer in zip(axes[0], records.layers):
+        x, y = records.series[(layer, "I(X;T)")], records.series[(layer, "I(T;Y)")]
+        ax.plot(x, y, color="0.8", linewidth=0.8, zorder=1)
+        points = ax.scatter(x, y, c=records.steps, cmap="viridis", norm=norm, s=14, zorder=2)
+        ax.set_title(layer)
+        ax.set_xlabel("I(X;T) [bits]")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("I(T;Y) [bits]")
+    fig.colorbar(points, ax=axes[0].tolist(), label="training step")
+    fig.suptitle("Information plane")
+    return fig
+
+
+def mutual_information_figure(records: RunRecords) -> Any:
+    """I(X;T) and I(T;Y) of every layer against training steps, with I(X;Y) for reference."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    for layer in records.layers:
+        left.plot(records.steps, records.series[(layer, "I(X;T)")], label=layer)
+        right.plot(records.steps, records.series[(layer, "I(T;Y)")], label=layer)
+    right.plot(records.steps, records.series[("input", "I(X;Y)")], "k--", label="I(X;Y)")
+    for ax, title in ((left, "I(X;T)"), (right, "I(T;Y)")):
+        ax.set_title(title)
+        ax.set_xlabel("training step")
+        ax.set_ylabel("bits")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return fig
+
+
+def dpi_figure(records: RunRecords) -> Any:
+    """Whether DPI 1 and DPI 2 hold at each checkpoint, and the share of checkpoints."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 2.8), constrained_layout=True,
+                                      gridspec_kw={"width_ratios": [3, 1]})
+    held = np.array([[v.dpi1 for v in records.verdicts], [v.dpi2 for v in records.verdicts]])
+    left.imshow(held, aspect="auto", cmap="RdYlGn", vmin=0, vmax=1, interpolation="nearest",
+                extent=(records.steps.min(), records.steps.max(), 1.5, -0.5))
+    left.set_yticks([0, 1], ["DPI 1", "DPI 2"])
+    left.set_xlabel("training step (green: holds, red: broken)")
+    shares = records.shares
+    right.bar(list(shares), [100 * v for v in shares.values()], color=["tab:blue", "tab:orange"])
+    right.set_ylim(0, 100)
+    right.set_ylabel("% of checkpoints holding")
+    return fig
+
+
+def training_figure(records: RunRecords) -> Any:
+    """Training loss and train/test accuracy per epoch."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2), constrained_layout=True)
+    epochs = [e["epoch"] + 1 for e in records.epochs]
+    left.plot(epochs, [e["train_loss"] for e in records.epochs])
+    left.set_title("training loss")
+    right.plot(epochs, [e["train_accuracy"] for e in records.epochs], label="train")
+    right.plot(epochs, [e["test_accuracy"] for e in records.epochs], label="test")
+    right.set_title("accuracy")
+    right.legend()
+    for ax in (left, right):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    return fig
+
+
+FIGURES = {
+    "information_plane": information_plane_figure,
+    "mutual_information": mutual_information_figure,
+    "dpi": dpi_figure,
+    "training": training_figure,
+}

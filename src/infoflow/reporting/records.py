@@ -1,0 +1,60 @@
+"""A run's tidy records read back as per-step series, with DPI verdicts recomputed from them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from infoflow.monitor import DPIVerdict, check_dpi, dpi_shares
+from infoflow.monitor.information_plane import INPUT
+from infoflow.training.run_folder import RunFolder
+
+
+@dataclass
+class RunRecords:
+    """Everything the report shows, read from a run folder."""
+
+    config: dict
+    steps: np.ndarray
+    layers: list[str]
+    series: dict[tuple[str, str], np.ndarray]
+    epochs: list[dict[str, float]]
+    verdicts: list[DPIVerdict]
+    sensitivity: list[dict[str, str]]
+    timing: dict[str, float]
+
+    @property
+    def shares(self) -> dict[str, float]:
+        return dpi_shares(self.verdicts)
+
+    def values_at(self, index: int) -> dict[tuple[str, str], float]:
+        return {key: float(v[index]) for key, v in self.series.items()}
+
+
+def load_records(folder: RunFolder) -> RunRecords:
+    """Read a run folder's records (as much as has been measured)."""
+    config = folder.config()
+    rows = folder.measurements()
+    if not rows:
+        raise ValueError(f"{folder.path} holds no measurements yet")
+    by_step: dict[int, dict[tuple[str, str], float]] = defaultdict(dict)
+    layers: list[str] = []
+    for row in rows:
+        by_step[int(row["step"])][(row["layer"], row["quantity"])] = float(row["value"])
+        if row["layer"] != INPUT and row["layer"] not in layers:
+            layers.append(row["layer"])
+    steps = np.array(sorted(by_step))
+    keys = sorted({key for values in by_step.values() for key in values})
+    series = {key: np.array([by_step[s].get(key, np.nan) for s in steps]) for key in keys}
+    tolerance = float(config.get("dpi_tolerance", 1e-6))
+    verdicts = [check_dpi(by_step[s], layers, tolerance=tolerance) for s in steps]
+    epochs = [{k: float(v) for k, v in row.items()} for row in folder.training()]
+    from infoflow.training.run_folder import read_rows
+
+    return RunRecords(
+        config=config, steps=steps, layers=layers, series=series, epochs=epochs,
+        verdicts=verdicts, sensitivity=read_rows(folder.file("sensitivity.csv")),
+        timing=folder.read_json("timing.json", {}),
+    )

@@ -1,0 +1,209 @@
+"""Train a model while measuring its information flow; resumable, reproducible.
+
+The loop is deterministic given the seed: the model is initialised from it, and the order of
+the training samples in epoch e is a permutation drawn from (seed, e). Together with the state
+saved after every record (model, optimizer, epoch, batch, step, running sums), a run resumed
+after a kill continues exactly where it stopped, and the same seed gives the same records.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from infoflow.data import Dataset, load_dataset
+from infoflow.models import build_model
+from infoflow.monitor import Checkpoint, InformationMonitor, dpi_sensitivity
+from infoflow.training.config import RunConfig
+from infoflow.training.run_folder import SENSITIVITY_FIELDS, RunFolder, append_rows
+
+
+def _optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr)
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9)
+
+
+def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            correct = sum(
+                int((model(x[i : i + 1024]).argmax(1) == y[i : i + 1024]).sum())
+                for i in range(0, len(x), 1024)
+            )
+    finally:
+        model.train(was_training)
+    return correct / len(x)
+
+
+class Trainer:
+    """One run: data, model, optimizer, monitor and the run folder.
+
+    Parameters
+    ----------
+    config : RunConfig
+    folder : path
+        The run folder; created for a new run, read back for ``resume=True``.
+    resume : bool
+        Continue the run in ``folder`` from its last saved state, with its saved configuration.
+    on_checkpoint : callable, optional
+        Called with every :class:`~infoflow.monitor.Checkpoint` (progress display).
+    """
+
+    def __init__(
+        self,
+        config: RunConfig | None,
+        folder: str | Path,
+        *,
+        resume: bool = False,
+        on_checkpoint: Callable[[Checkpoint], None] | None = None,
+    ) -> None:
+        self.folder = RunFolder(folder)
+        if resume:
+            config = RunConfig.from_dict(self.folder.config())
+        elif config is None:
+            raise ValueError("config is required for a new run")
+        self.config = config
+        self.on_checkpoint = on_checkpoint
+        torch.manual_seed(config.seed)
+        random.seed(config.seed)
+        np.random.seed(config.seed)
+        self.data: Dataset = load_dataset(config.data, root=config.data_dir,
+                                          download=config.download)
+        device = torch.device(config.device)
+        self.model = build_model(
+            config.model, in_channels=self.data.channels, image_size=self.data.image_size,
+            classes=self.data.classes, filters=config.filters,
+        ).to(device)
+        self.optimizer = _optimizer(config, self.model)
+        self.train_x = torch.tensor(self.data.train_x, device=device)
+        self.train_y = torch.tensor(self.data.train_y, device=device)
+        self.test_x = torch.tensor(self.data.test_x, device=device)
+        self.test_y = torch.tensor(self.data.test_y, device=device)
+        if config.probe_size > len(self.test_x):
+            raise ValueError(
+                f"probe_size must be at most the {len(self.test_x)} test samples of "
+                f"{config.data}, got {config.probe_size}"
+            )
+        self.monitor = InformationMonitor(
+            self.model, self.test_x[: config.probe_size], self.data.test_y[: config.probe_size],
+            layers=config.layers, rule=config.rule, alpha=config.alpha,
+            conv_mode=config.conv_mode, dpi_tolerance=config.dpi_tolerance,
+        )
+        self.state: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "loss_sum": 0.0,
+                                      "correct": 0, "seen": 0, "train_seconds": 0.0,
+                                      "measure_seconds": 0.0}
+        if resume:
+            saved = self.folder.load_state()
+            if saved is None:
+                raise FileNotFoundError(f"{self.folder.path} has no saved state to resume")
+            self.model.load_state_dict(saved.pop("model"))
+            self.optimizer.load_state_dict(saved.pop("optimizer"))
+            self.state.update(saved)
+            self.folder.truncate_after(self.state["step"], self.state["epoch"])
+        else:
+            self.folder.create(config.to_dict())
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return -(-len(self.train_x) // self.config.batch_size)
+
+    @property
+    def total_steps(self) -> int:
+        return self.batches_per_epoch * self.config.epochs
+
+    @property
+    def finished(self) -> bool:
+        return self.state["epoch"] >= self.config.epochs
+
+    def _save(self) -> None:
+        self.folder.save_state({**self.state, "model": self.model.state_dict(),
+                                "optimizer": self.optimizer.state_dict()})
+        self.folder.write_json("timing.json", {
+            "train_seconds": self.state["train_seconds"],
+            "measure_seconds": self.state["measure_seconds"],
+        })
+
+    def _measure(self) -> None:
+        start = time.perf_counter()
+        checkpoint = self.monitor.measure(self.state["step"], epoch=self.state["epoch"])
+        self.state["measure_seconds"] += time.perf_counter() - start
+        self.folder.append_measurements(checkpoint.rows())
+        self._save()
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(checkpoint)
+
+    def _train_batch(self, idx: torch.Tensor) -> None:
+        start = time.perf_counter()
+        self.model.train()
+        xb, yb = self.train_x[idx], self.train_y[idx]
+        self.optimizer.zero_grad()
+        logits = self.model(xb)
+        loss = nn.functional.cross_entropy(logits, yb)
+        loss.backward()
+        self.optimizer.step()
+        self.state["loss_sum"] += loss.item() * len(idx)
+        self.state["correct"] += int((logits.argmax(1) == yb).sum())
+        self.state["seen"] += len(idx)
+        self.state["batch"] += 1
+        self.state["step"] += 1
+        self.state["train_seconds"] += time.perf_counter() - start
+
+    def _end_epoch(self) -> None:
+        seen = max(self.state["seen"], 1)
+        self.folder.append_training({
+            "epoch": self.state["epoch"],
+            "train_loss": self.state["loss_sum"] / seen,
+            "train_accuracy": self.state["correct"] / seen,
+            "test_accuracy": _accuracy(self.model, self.test_x, self.test_y),
+        })
+        self.state.update(epoch=self.state["epoch"] + 1, batch=0, loss_sum=0.0, correct=0, seen=0)
+        self._save()
+
+    def run(self, *, progress: Callable[[int], None] | None = None) -> RunFolder:
+        """Train to the end, measuring every ``measure_every`` steps and at step 0.
+
+        ``progress`` is called with the number of steps just taken (for a progress bar).
+        """
+        config = self.config
+        if self.state["step"] == 0 and not self.folder.measurements():
+            self._measure()
+        while not self.finished:
+            order = np.random.default_rng([config.seed, self.state["epoch"]]).permutation(
+                len(self.train_x)
+            )
+            while self.state["batch"] < self.batches_per_epoch:
+                b = self.state["batch"]
+                idx = torch.as_tensor(order[b * config.batch_size : (b + 1) * config.batch_size],
+                                      device=self.train_x.device)
+                self._train_batch(idx)
+                if progress is not None:
+                    progress(1)
+                if self.state["step"] % config.measure_every == 0:
+                    self._measure()
+            self._end_epoch()
+        if self.state["step"] % config.measure_every and (
+            not self.monitor.checkpoints or self.monitor.checkpoints[-1].step != self.state["step"]
+        ):
+            self._measure()
+        self.write_sensitivity()
+        return self.folder
+
+    def write_sensitivity(self) -> None:
+        """DPI verdicts at the final weights for every width rule and both layer-kernel modes."""
+        rows = dpi_sensitivity(
+            self.monitor.inputs, self.monitor.labels, self.monitor.activations(),
+            alpha=self.config.alpha, tolerance=self.config.dpi_tolerance,
+        )
+        path = self.folder.file("sensitivity.csv")
+        path.unlink(missing_ok=True)
+        append_rows(path, SENSITIVITY_FIELDS, rows)

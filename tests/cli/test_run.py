@@ -1,0 +1,47 @@
+"""``infoflow run`` and ``infoflow report`` end to end on a tiny configuration."""
+
+from __future__ import annotations
+
+import json
+
+from infoflow.cli import main
+
+TINY = ["--epochs", "1", "--batch-size", "256", "--probe-size", "40", "--measure-every", "2",
+        "--filters", "2", "2", "--no-progress"]
+
+
+def test_run_then_report(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--out", str(out), *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "DPI 1 held at" in printed and f"report: {out / 'report.html'}" in printed
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["filters"] == [2, 2] and "torch" in config["versions"]
+    html = (out / "report.html").read_text()
+    for needed in ("Information plane", "Data-processing", "Sensitivity", "training",
+                   "data:image/png;base64"):
+        assert needed in html
+    for name in ("information_plane", "mutual_information", "dpi", "training"):
+        assert (out / "plots" / f"{name}.png").stat().st_size > 1000
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.html").exists()
+
+
+def test_config_file_and_flags(tmp_path, capsys):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"model": "mlp", "filters": [8], "epochs": 5}))
+    out = tmp_path / "mlp"
+    assert main(["run", "--config", str(config), "--out", str(out), *TINY]) == 0
+    saved = json.loads((out / "config.json").read_text())["config"]
+    assert saved["model"] == "mlp" and saved["epochs"] == 1 and saved["filters"] == [2, 2]
+
+
+def test_errors_are_one_line(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path / "x"), "--alpha", "-2", *TINY]) == 2
+    assert "alpha must be a number > 0, got -2.0" in capsys.readouterr().err
+    assert main(["run", "--data", "mnist", "--data-dir", str(tmp_path), "--out",
+                 str(tmp_path / "y"), *TINY]) == 2
+    assert "is missing" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nothing")]) == 2
+    assert "not a run folder" in capsys.readouterr().err

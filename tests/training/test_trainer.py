@@ -1,0 +1,121 @@
+"""Runs: records, bounds, determinism, and resume after a kill."""
+
+from __future__ import annotations
+
+import csv
+import math
+import warnings
+
+import pytest
+
+from infoflow.training import RunConfig, RunFolder, Trainer
+
+TINY = dict(epochs=2, batch_size=128, probe_size=60, measure_every=4, filters=[2, 3])
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def run(folder, **overrides):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Trainer(RunConfig(**{**TINY, **overrides}), folder).run()
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    return run(tmp_path_factory.mktemp("runs") / "a")
+
+
+def test_run_folder_holds_everything(finished):
+    for name in ("config.json", "measurements.csv", "training.csv", "timing.json", "state.pt",
+                 "sensitivity.csv"):
+        assert finished.file(name).exists(), name
+    assert len(finished.training()) == 2
+    steps = sorted({int(r["step"]) for r in finished.measurements()})
+    assert steps == [0, 4, 8, 12, 16, 20]  # 10 batches per epoch, 2 epochs, then the last step
+    assert len(rows(finished.file("sensitivity.csv"))) == 10  # 5 rules x 2 modes
+
+
+def test_measured_values_obey_the_estimator_bounds(finished):
+    by_step = {}
+    for r in finished.measurements():
+        by_step.setdefault(r["step"], {})[(r["layer"], r["quantity"])] = float(r["value"])
+    top = math.log2(60)
+    for v in by_step.values():
+        hx, hy = v[("input", "H(X)")], v[("input", "H(Y)")]
+        assert 0 <= v[("input", "I(X;Y)")] <= min(hx, hy) + 1e-9
+        for layer in ("conv1", "conv2", "fc1", "fc2"):
+            ht = v[(layer, "H(T)")]
+            assert 0 <= ht <= top + 1e-9
+            assert -1e-9 <= v[(layer, "I(X;T)")] <= min(hx, ht) + 1e-9
+            assert -1e-9 <= v[(layer, "I(T;Y)")] <= min(ht, hy) + 1e-9
+
+
+def test_same_seed_same_records(finished, tmp_path):
+    again = run(tmp_path / "b")
+    assert again.measurements() == finished.measurements()
+    assert again.training() == finished.training()
+
+
+def test_resume_after_a_kill_continues_to_the_same_records(finished, tmp_path):
+    folder = tmp_path / "killed"
+    calls = []
+
+    def kill(checkpoint):
+        calls.append(checkpoint.step)
+        if checkpoint.step == 12:
+            raise KeyboardInterrupt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer = Trainer(RunConfig(**TINY), folder, on_checkpoint=kill)
+        with pytest.raises(KeyboardInterrupt):
+            trainer.run()
+        kept = RunFolder(folder).measurements()
+        assert max(int(r["step"]) for r in kept) == 12  # nothing measured is lost
+        Trainer(None, folder, resume=True).run()
+    assert RunFolder(folder).measurements() == finished.measurements()
+    assert RunFolder(folder).training() == finished.training()
+
+
+def test_rows_written_after_the_last_state_are_dropped_on_resume(finished, tmp_path):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(finished.path, folder)
+    copy = RunFolder(folder)
+    copy.append_measurements([{"step": 999, "epoch": 9, "layer": "x", "quantity": "q", "value": 1}])
+    copy.truncate_after(20, 2)
+    assert copy.measurements() == finished.measurements()
+
+
+def test_a_new_run_refuses_an_existing_folder(finished):
+    with pytest.raises(FileExistsError, match="--resume"):
+        Trainer(RunConfig(**TINY), finished.path)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [({"epochs": 0}, "epochs must be a positive integer"), ({"model": "resnet"}, "model must be"),
+     ({"rule": "x"}, "rule must be one of"), ({"lr": -1}, "lr must be a number > 0"),
+     ({"filters": [0]}, "filters must be positive"), ({"conv_mode": "x"}, "conv_mode must be")],
+)
+def test_config_validation(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        RunConfig(**overrides)
+
+
+def test_config_files(tmp_path):
+    (tmp_path / "c.toml").write_text('model = "mlp"\nepochs = 3\nfilters = [8, 4]\n')
+    assert RunConfig.from_file(tmp_path / "c.toml").filters == [8, 4]
+    (tmp_path / "c.json").write_text('{"epochs": 2, "colour": "red"}')
+    with pytest.raises(ValueError, match=r"unknown configuration keys \['colour'\]"):
+        RunConfig.from_file(tmp_path / "c.json")
+
+
+def test_probe_larger_than_the_test_split(tmp_path):
+    with pytest.raises(ValueError, match="probe_size must be at most"):
+        Trainer(RunConfig(probe_size=10_000), tmp_path / "r")
