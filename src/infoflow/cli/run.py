@@ -23,7 +23,7 @@ _CONFIG_HELP = {
     "optimizer": "adam (default) or sgd (momentum 0.9)",
     "lr": "learning rate (default 1e-3)",
     "probe_size": "probe samples from the test split used for every measurement (default 500)",
-    "measure_every": "measure every N training steps (default 10)",
+    "measure_every": "measure every N training steps (default 5)",
     "layers": "module names to measure, in network order (default: the model's layers)",
     "rule": "kernel width rule: silverman (default), scott, median, knn, alignment",
     "alpha": "Rényi order (default 1.01)",

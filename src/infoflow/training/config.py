@@ -35,7 +35,7 @@ class RunConfig:
     optimizer: str = "adam"
     lr: float = 1e-3
     probe_size: int = 500
-    measure_every: int = 10
+    measure_every: int = 5
     layers: list[str] | None = None
     rule: str = "silverman"
     alpha: float = 1.01
