@@ -1,4 +1,5 @@
-"""The README's Python example runs as written."""
+"""The README's runnable examples (```python blocks) run as written; ```py blocks are sketches
+that use the reader's own model and data."""
 
 from __future__ import annotations
 

@@ -45,3 +45,41 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert "is missing" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "nothing")]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_interrupted_run_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    from infoflow.training import Trainer
+
+    original = Trainer._measure
+
+    def interrupt_on_second(self):
+        original(self)
+        if self.state["step"] >= 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "_measure", interrupt_on_second)
+    out = tmp_path / "cut"
+    assert main(["run", "--out", str(out), *TINY]) == 130
+    assert f"infoflow run --resume {out}" in capsys.readouterr().err
+    monkeypatch.setattr(Trainer, "_measure", original)
+    assert main(["run", "--resume", str(out), "--no-progress"]) == 0
+
+
+def test_run_with_pid_layers_reports_the_decomposition(tmp_path, capsys):
+    out = tmp_path / "pid"
+    assert main(["run", "--out", str(out), *TINY, "--pid-layers", "conv2",
+                 "--conv-mode", "feature_maps"]) == 0
+    html = (out / "report.html").read_text()
+    assert "Redundancy and synergy among feature maps" in html
+    assert (out / "plots" / "pid.png").stat().st_size > 1000
+
+
+def test_study_filters_end_to_end(tmp_path, capsys):
+    out = tmp_path / "study"
+    assert main(["study", "filters", "--counts", "2", "3", "--seeds", "0", "--epochs", "1",
+                 "--probe-size", "40", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "filters" in printed and f"plot: {out / 'plots' / 'filter_study.png'}" in printed
+    assert main(["study", "filters", "--resume", str(out), "--no-progress"]) == 0
+    assert main(["study", "filters", "--model", "mlp", "--out", str(tmp_path / "x")]) == 2
+    assert "needs a CNN" in capsys.readouterr().err

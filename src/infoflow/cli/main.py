@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from infoflow import __version__
 from infoflow.cli.run import add_run_parser
+from infoflow.cli.study import add_study_parser
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--n", type=int, default=None, help="use the first N images (default: all)")
     demo.set_defaults(handler=_demo)
     add_run_parser(commands)
+    add_study_parser(commands)
     return parser
 
 

@@ -25,6 +25,7 @@ _CONFIG_HELP = {
     "probe_size": "probe samples from the test split used for every measurement (default 500)",
     "measure_every": "measure every N training steps (default 5)",
     "layers": "module names to measure, in network order (default: the model's layers)",
+    "pid_layers": "conv layers whose feature maps are decomposed into redundancy and synergy",
     "rule": "kernel width rule: silverman (default), scott, median, knn, alignment",
     "alpha": "Rényi order (default 1.01)",
     "conv_mode": "a conv layer as one tensor (default) or as feature_maps with a width each",
@@ -49,7 +50,7 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
         flag = "--" + f.name.replace("_", "-")
         if f.name == "download":
             run.add_argument(flag, action="store_true", default=None, help=_CONFIG_HELP[f.name])
-        elif f.name in ("filters", "layers"):
+        elif f.name in ("filters", "layers", "pid_layers"):
             kind = int if f.name == "filters" else str
             run.add_argument(flag, type=kind, nargs="+", default=None, help=_CONFIG_HELP[f.name])
         else:
@@ -108,6 +109,12 @@ def run_command(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", SaturationWarning)
         try:
             trainer.run(progress=bar.update)
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"interrupted at step {trainer.state['step']}; every record measured so far is "
+                  f"kept. Continue with: infoflow run --resume {trainer.folder.path}",
+                  file=sys.stderr)
+            return 130
         finally:
             bar.close()
     for warning in caught:

@@ -7,10 +7,11 @@ is computed once through :class:`~infoflow.EntropyCache`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from infoflow.measures import EntropyCache
+from infoflow.pid import layer_pid_from_cache
 
 INPUT = "input"
 """The pseudo-layer under which the records hold H(X), H(Y) and I(X;Y)."""
@@ -19,6 +20,18 @@ INPUT = "input"
 LAYER_QUANTITIES = ("I(X;T)", "I(T;Y)", "H(T)")
 INPUT_QUANTITIES = ("H(X)", "H(Y)", "I(X;Y)")
 
+#: The decomposition's layer quantities (method.md §6), recorded for layers measured with PID;
+#: per map c also "I(T{c};Y)" (its own label information) and "I(T-{c};Y)" (the layer without it).
+PID_QUANTITIES = ("RST", "RST/I", "WNI", "MMI redundancy", "MMI synergy")
+
+
+def map_quantity(c: int) -> str:
+    return f"I(T{c};Y)"
+
+
+def leave_one_out_quantity(c: int) -> str:
+    return f"I(T-{c};Y)"
+
 
 def probe_cache(x_grams: Any, y_gram: Any, *, alpha: float, dtype: str = "float64") -> EntropyCache:
     """The cache of the fixed probe variables "X" and "Y", to be extended per checkpoint."""
@@ -26,7 +39,10 @@ def probe_cache(x_grams: Any, y_gram: Any, *, alpha: float, dtype: str = "float6
 
 
 def information_plane(
-    probe: EntropyCache, layer_grams: Mapping[str, Any]
+    probe: EntropyCache,
+    layer_grams: Mapping[str, Any],
+    *,
+    pid_layers: Sequence[str] = (),
 ) -> dict[tuple[str, str], float]:
     """Every quantity of one checkpoint, keyed by (layer, quantity), in bits.
 
@@ -35,15 +51,37 @@ def information_plane(
     probe : EntropyCache
         Holds "X" and "Y" (see :func:`probe_cache`); its entropies are reused.
     layer_grams : mapping of layer name to a Gram matrix or a list of them (feature maps)
+    pid_layers : names of layers in ``layer_grams`` (each a list of >= 2 feature-map Grams) for
+        which the partial information decomposition about Y is added (:data:`PID_QUANTITIES`).
+        Their maps enter the cache as separate variables and the layer as their set, so S(T)
+        is shared between the information plane and the decomposition.
     """
-    cache = probe.extended(layer_grams)
+    variables: dict[str, Any] = {}
+    members: dict[str, str | tuple[str, ...]] = {}
+    for layer, grams in layer_grams.items():
+        if layer in pid_layers:
+            names = tuple(f"{layer}[{c}]" for c in range(len(grams)))
+            variables.update(zip(names, grams))
+            members[layer] = names
+        else:
+            variables[layer] = grams
+            members[layer] = layer
+    cache = probe.extended(variables)
     values = {
         (INPUT, "H(X)"): cache.entropy("X"),
         (INPUT, "H(Y)"): cache.entropy("Y"),
         (INPUT, "I(X;Y)"): cache.mutual_information("X", "Y"),
     }
-    for layer in layer_grams:
-        values[(layer, "I(X;T)")] = cache.mutual_information("X", layer)
-        values[(layer, "I(T;Y)")] = cache.mutual_information(layer, "Y")
-        values[(layer, "H(T)")] = cache.entropy(layer)
+    for layer, names in members.items():
+        values[(layer, "I(X;T)")] = cache.mutual_information("X", names)
+        values[(layer, "I(T;Y)")] = cache.mutual_information(names, "Y")
+        values[(layer, "H(T)")] = cache.entropy(names)
+    for layer in pid_layers:
+        pid = layer_pid_from_cache(cache, members[layer], "Y")
+        for quantity, value in pid.as_dict().items():
+            if quantity != "I(T;Y)":
+                values[(layer, quantity)] = value
+        for c, (own, without) in enumerate(zip(pid.per_map, pid.leave_one_out)):
+            values[(layer, map_quantity(c))] = own
+            values[(layer, leave_one_out_quantity(c))] = without
     return {key: float(v) for key, v in values.items()}

@@ -44,6 +44,30 @@ def gram_with_rule(v: Any, rule: str, target: Any = None) -> Any:
     return gaussian_gram(v, sigma)
 
 
+def feature_map_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> list[Any]:
+    """One Gram matrix per feature map of a conv layer output (n, C, H, W), C >= 2.
+
+    Widths follow the mode: one per map ("feature_maps"), or the whole layer's width shared by
+    every map ("tensor"), whose product is then the whole layer's Gram. Used for the layer's
+    partial information decomposition.
+    """
+    if isinstance(t, torch.Tensor):
+        t = estimator_array(t)
+    if t.ndim != 4 or t.shape[1] < 2:
+        raise ValueError(
+            f"a decomposition needs a conv layer output (n, C, H, W) with C >= 2, "
+            f"got shape {tuple(t.shape)}"
+        )
+    if isinstance(target, torch.Tensor) and isinstance(t, np.ndarray):
+        target = target.cpu().numpy()
+    if conv_mode == "feature_maps":
+        return layer_grams(t, rule=rule, conv_mode=conv_mode, target=target)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="x is constant", category=RuntimeWarning)
+        sigma = kernel_width(t, rule, target=target if rule == "alignment" else None)
+    return [gaussian_gram(t[:, c], sigma) for c in range(t.shape[1])]
+
+
 def layer_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> list[Any]:
     """The Gram matrices (n, n) of a layer's variables under a width rule and a mode.
 

@@ -33,7 +33,13 @@ from infoflow.kernels import DEFAULT_RULE, RULES, label_gram
 from infoflow.monitor.activations import LayerSpec, capture_activations, resolve_layers
 from infoflow.monitor.dpi import DPI_TOLERANCE, DPIVerdict, check_dpi
 from infoflow.monitor.information_plane import information_plane, probe_cache
-from infoflow.monitor.layer_grams import CONV_MODES, estimator_array, gram_with_rule, layer_grams
+from infoflow.monitor.layer_grams import (
+    CONV_MODES,
+    estimator_array,
+    feature_map_grams,
+    gram_with_rule,
+    layer_grams,
+)
 
 
 class SaturationWarning(UserWarning):
@@ -91,6 +97,10 @@ class InformationMonitor:
         A layer is saturated when H(T) is within this fraction of log2 n from 0 or from log2 n.
     batch_size : int, default 512
         Probe batch size for the forward pass.
+    pid_layers : sequence of str, optional
+        Conv layers (among ``layers``) whose feature maps are also decomposed into redundancy
+        and synergy about the labels (:mod:`infoflow.pid`); costs 2C extra eigendecompositions
+        per layer and checkpoint.
     """
 
     def __init__(
@@ -107,6 +117,7 @@ class InformationMonitor:
         dpi_tolerance: float = DPI_TOLERANCE,
         saturation: float = 0.05,
         batch_size: int = 512,
+        pid_layers: Sequence[str] = (),
     ) -> None:
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(f"inputs must be a torch tensor, got {type(inputs).__name__}")
@@ -122,6 +133,12 @@ class InformationMonitor:
         self.inputs = inputs
         self.labels = _probe_labels(labels, len(inputs))
         self.layers = resolve_layers(model, layers)
+        self.pid_layers = list(pid_layers or ())
+        outside = [name for name in self.pid_layers if name not in self.layers]
+        if outside:
+            raise ValueError(
+                f"pid_layers must be among the measured layers {self.layers}, got {outside}"
+            )
         self.rule, self.conv_mode = rule, conv_mode
         self.alpha, self.dtype = check_alpha(alpha), check_precision(dtype)
         self.dpi_tolerance, self.saturation, self.batch_size = dpi_tolerance, saturation, batch_size
@@ -147,11 +164,12 @@ class InformationMonitor:
         """Measure every chosen layer now; returns (and keeps) the checkpoint."""
         acts = self.activations()
         grams = {
-            name: layer_grams(acts[name], rule=self.rule, conv_mode=self.conv_mode,
-                              target=self._y_gram)
+            name: (feature_map_grams if name in self.pid_layers else layer_grams)(
+                acts[name], rule=self.rule, conv_mode=self.conv_mode, target=self._y_gram
+            )
             for name in self.layers
         }
-        values = information_plane(self._probe, grams)
+        values = information_plane(self._probe, grams, pid_layers=self.pid_layers)
         verdict = check_dpi(values, self.layers, tolerance=self.dpi_tolerance)
         checkpoint = Checkpoint(step, epoch, values, verdict, self._saturated(values))
         self.checkpoints.append(checkpoint)

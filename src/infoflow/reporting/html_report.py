@@ -32,6 +32,20 @@ def _fmt(value: object) -> str:
         return str(value)
 
 
+def _pid_section(records: RunRecords, last: int, image: str) -> str:
+    if not records.pid_layers:
+        return ""
+    quantities = ["I(T;Y)", "RST", "RST/I", "WNI", "MMI redundancy", "MMI synergy"]
+    rows = [{"layer": layer, **{q: records.values_at(last)[(layer, q)] for q in quantities}}
+            for layer in records.pid_layers]
+    return f"""<h2>Redundancy and synergy among feature maps</h2>
+<p>RST = I(T;Y) − Σ<sub>c</sub> I(T<sup>c</sup>;Y) (&gt; 0: synergy dominates, &lt; 0: redundancy
+dominates), RST/I the same per bit of layer information; WNI = Σ<sub>c</sub> [I(T;Y) −
+I(T<sup>−c</sup>;Y)] / I(T;Y), the share lost by dropping single maps; MMI redundancy =
+min<sub>c</sub> I(T<sup>c</sup>;Y), MMI synergy = I(T;Y) − max<sub>c</sub> I(T<sup>c</sup>;Y).
+At the final checkpoint:</p>{_table(rows, ["layer", *quantities])}{image}"""
+
+
 def draw_plots(records: RunRecords, folder: RunFolder) -> dict[str, bytes]:
     """Save every figure as PNG under plots/ and return the bytes."""
     import matplotlib.pyplot as plt
@@ -39,7 +53,7 @@ def draw_plots(records: RunRecords, folder: RunFolder) -> dict[str, bytes]:
     folder.plots.mkdir(exist_ok=True)
     images = {}
     for name, make in FIGURES.items():
-        if name == "training" and not records.epochs:
+        if (name == "training" and not records.epochs) or (name == "pid" and not records.pid_layers):
             continue
         fig = make(records)
         buffer = io.BytesIO()
@@ -90,6 +104,7 @@ All values in bits, α = {records.config['alpha']}, width rule
 <p>H(X) = {records.values_at(last)[('input', 'H(X)')]:.4g},
 H(Y) = {records.values_at(last)[('input', 'H(Y)')]:.4g},
 I(X;Y) = {records.values_at(last)[('input', 'I(X;Y)')]:.4g}.</p>
+{_pid_section(records, last, img('pid'))}
 <h2>Data-processing inequalities</h2>
 <p>DPI 1: I(X;T<sub>1</sub>) ≥ … ≥ I(X;T<sub>K</sub>); DPI 2: I(X;Y) ≥ I(T<sub>1</sub>;Y) ≥ … ≥
 I(T<sub>K</sub>;Y); a link breaks when the later value exceeds the earlier by more than

@@ -94,9 +94,37 @@ def training_figure(records: RunRecords) -> Any:
     return fig
 
 
+def pid_figure(records: RunRecords) -> Any:
+    """Per decomposed layer: RST/I, WNI, MMI redundancy and synergy over training (top), and
+    each feature map's I(T^c;Y) over training as a heat map (bottom)."""
+    plt = _pyplot()
+    layers = records.pid_layers
+    fig, axes = plt.subplots(2, len(layers), figsize=(5 * len(layers), 6.4), squeeze=False,
+                             constrained_layout=True)
+    for column, layer in enumerate(layers):
+        top, bottom = axes[0][column], axes[1][column]
+        for quantity in ("RST/I", "WNI", "MMI redundancy", "MMI synergy"):
+            top.plot(records.steps, records.series[(layer, quantity)], label=quantity)
+        top.axhline(0, color="0.6", linewidth=0.8)
+        top.set_title(f"{layer}: redundancy and synergy")
+        top.set_xlabel("training step")
+        top.legend(fontsize=8)
+        top.grid(alpha=0.3)
+        maps = records.map_information(layer)
+        image = bottom.imshow(maps, aspect="auto", cmap="magma", interpolation="nearest",
+                              extent=(records.steps.min(), records.steps.max(),
+                                      len(maps) - 0.5, -0.5))
+        bottom.set_title(f"{layer}: I(T^c;Y) per feature map [bits]")
+        bottom.set_xlabel("training step")
+        bottom.set_ylabel("feature map c")
+        fig.colorbar(image, ax=bottom)
+    return fig
+
+
 FIGURES = {
     "information_plane": information_plane_figure,
     "mutual_information": mutual_information_figure,
     "dpi": dpi_figure,
     "training": training_figure,
+    "pid": pid_figure,
 }

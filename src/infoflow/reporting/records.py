@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from infoflow.monitor import DPIVerdict, check_dpi, dpi_shares
-from infoflow.monitor.information_plane import INPUT
+from infoflow.monitor.information_plane import map_quantity
 from infoflow.training.run_folder import RunFolder
 
 
@@ -24,6 +24,17 @@ class RunRecords:
     verdicts: list[DPIVerdict]
     sensitivity: list[dict[str, str]]
     timing: dict[str, float]
+
+    @property
+    def pid_layers(self) -> list[str]:
+        """Layers measured with the partial information decomposition."""
+        return [layer for layer in self.layers if (layer, "RST") in self.series]
+
+    def map_information(self, layer: str) -> np.ndarray:
+        """I(T^c;Y) of each feature map over the checkpoints, shape (C, checkpoints)."""
+        count = sum(1 for key in self.series if key[0] == layer and key[1].startswith("I(T")
+                    and key[1][3:4].isdigit())
+        return np.array([self.series[(layer, map_quantity(c))] for c in range(count)])
 
     @property
     def shares(self) -> dict[str, float]:
@@ -43,7 +54,7 @@ def load_records(folder: RunFolder) -> RunRecords:
     layers: list[str] = []
     for row in rows:
         by_step[int(row["step"])][(row["layer"], row["quantity"])] = float(row["value"])
-        if row["layer"] != INPUT and row["layer"] not in layers:
+        if row["quantity"] == "I(X;T)" and row["layer"] not in layers:
             layers.append(row["layer"])
     steps = np.array(sorted(by_step))
     keys = sorted({key for values in by_step.values() for key in values})

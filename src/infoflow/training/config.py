@@ -37,6 +37,7 @@ class RunConfig:
     probe_size: int = 500
     measure_every: int = 5
     layers: list[str] | None = None
+    pid_layers: list[str] | None = None
     rule: str = "silverman"
     alpha: float = 1.01
     conv_mode: str = "tensor"

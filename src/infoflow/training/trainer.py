@@ -98,6 +98,7 @@ class Trainer:
             self.model, self.test_x[: config.probe_size], self.data.test_y[: config.probe_size],
             layers=config.layers, rule=config.rule, alpha=config.alpha,
             conv_mode=config.conv_mode, dpi_tolerance=config.dpi_tolerance,
+            pid_layers=config.pid_layers or (),
         )
         self.state: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "loss_sum": 0.0,
                                       "correct": 0, "seen": 0, "train_seconds": 0.0,
@@ -169,10 +170,13 @@ class Trainer:
         self.state.update(epoch=self.state["epoch"] + 1, batch=0, loss_sum=0.0, correct=0, seen=0)
         self._save()
 
-    def run(self, *, progress: Callable[[int], None] | None = None) -> RunFolder:
-        """Train to the end, measuring every ``measure_every`` steps and at step 0.
+    def run(
+        self, *, progress: Callable[[int], None] | None = None, sensitivity: bool = True
+    ) -> RunFolder:
+        """Train to the end, measuring every ``measure_every`` steps, at step 0 and at the end.
 
-        ``progress`` is called with the number of steps just taken (for a progress bar).
+        ``progress`` is called with the number of steps just taken (for a progress bar);
+        ``sensitivity`` adds the width-rule sensitivity table at the final weights.
         """
         config = self.config
         if self.state["step"] == 0 and not self.folder.measurements():
@@ -195,7 +199,8 @@ class Trainer:
             not self.monitor.checkpoints or self.monitor.checkpoints[-1].step != self.state["step"]
         ):
             self._measure()
-        self.write_sensitivity()
+        if sensitivity:
+            self.write_sensitivity()
         return self.folder
 
     def write_sensitivity(self) -> None:

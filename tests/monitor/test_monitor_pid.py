@@ -1,0 +1,60 @@
+"""The monitor's partial information decomposition of conv layers."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from infoflow import label_gram
+from infoflow.data import load_digits
+from infoflow.models import LeNet5
+from infoflow.monitor import InformationMonitor, SaturationWarning
+from infoflow.monitor.layer_grams import feature_map_grams
+from infoflow.pid import layer_pid
+
+
+@pytest.fixture(scope="module")
+def setup():
+    images, labels = load_digits()
+    torch.manual_seed(0)
+    model = LeNet5(1, 8, filters=(3, 4)).double()
+    return model, torch.tensor(images[:80], dtype=torch.float64), labels[:80]
+
+
+@pytest.mark.parametrize("mode", ["feature_maps", "tensor"])
+def test_recorded_decomposition_equals_a_direct_computation(setup, mode):
+    model, x, y = setup
+    monitor = InformationMonitor(model, x, y, conv_mode=mode, pid_layers=["conv2"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SaturationWarning)
+        values = monitor.measure(0).values
+    grams = feature_map_grams(monitor.activations()["conv2"], rule="silverman", conv_mode=mode)
+    pid = layer_pid(grams, label_gram(y))
+    assert values[("conv2", "I(T;Y)")] == pytest.approx(pid.mutual_information, abs=1e-10)
+    for quantity, value in pid.as_dict().items():
+        assert values[("conv2", quantity)] == pytest.approx(value, abs=1e-10, nan_ok=True)
+    for c in range(4):
+        assert values[("conv2", f"I(T{c};Y)")] == pytest.approx(pid.per_map[c], abs=1e-10)
+        assert values[("conv2", f"I(T-{c};Y)")] == pytest.approx(pid.leave_one_out[c], abs=1e-10)
+
+
+def test_tensor_mode_decomposition_keeps_the_layers_information(setup):
+    """In tensor mode the maps share the layer's width: their product is the layer's Gram."""
+    model, x, y = setup
+    plain = InformationMonitor(model, x, y, conv_mode="tensor").measure(0).values
+    with_pid = InformationMonitor(model, x, y, conv_mode="tensor", pid_layers=["conv1"]).measure(0)
+    for quantity in ("I(X;T)", "I(T;Y)", "H(T)"):
+        assert with_pid.values[("conv1", quantity)] == pytest.approx(
+            plain[("conv1", quantity)], abs=1e-9)
+
+
+def test_pid_layers_must_be_measured_conv_layers(setup):
+    model, x, y = setup
+    with pytest.raises(ValueError, match="pid_layers must be among the measured layers"):
+        InformationMonitor(model, x, y, layers=["conv1"], pid_layers=["conv2"])
+    monitor = InformationMonitor(model, x, y, pid_layers=["fc1"])
+    with pytest.raises(ValueError, match=r"conv layer output \(n, C, H, W\)"):
+        monitor.measure(0)
+
