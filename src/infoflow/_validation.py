@@ -73,7 +73,7 @@ def check_samples(x: Any, name: str = "x") -> Any:
     if x.shape[0] < 2:
         raise ValueError(f"{name} must hold at least 2 samples, got {x.shape[0]}")
     if is_torch(x):
-        if x.is_complex() or x.dtype == x.new_zeros((), dtype=bool).dtype:
+        if x.is_complex() or x.dtype == namespace(x).bool:
             raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
         floating = x.is_floating_point()
     else:

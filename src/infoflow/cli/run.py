@@ -35,6 +35,10 @@ _CONFIG_HELP = {
 }
 
 
+_TYPES = {"epochs": int, "batch_size": int, "probe_size": int, "measure_every": int, "seed": int,
+          "lr": float, "alpha": float, "dpi_tolerance": float}
+
+
 def add_run_parser(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
         "run", help="train a model while measuring its information flow, then write a report",
@@ -54,12 +58,8 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
             kind = int if f.name == "filters" else str
             run.add_argument(flag, type=kind, nargs="+", default=None, help=_CONFIG_HELP[f.name])
         else:
-            kind = {"int": int, "float": float}.get(str(f.type), str)
-            if f.name in ("epochs", "batch_size", "probe_size", "measure_every", "seed"):
-                kind = int
-            elif f.name in ("lr", "alpha", "dpi_tolerance"):
-                kind = float
-            run.add_argument(flag, type=kind, default=None, help=_CONFIG_HELP[f.name])
+            run.add_argument(flag, type=_TYPES.get(f.name, str), default=None,
+                             help=_CONFIG_HELP[f.name])
     run.set_defaults(handler=run_command)
 
     report = commands.add_parser("report", help="redraw the plots and report of a run folder")

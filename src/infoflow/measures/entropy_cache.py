@@ -50,11 +50,21 @@ class EntropyCache:
         self.precision = check_precision(dtype)
         if not grams:
             raise ValueError("grams must name at least one variable, got an empty mapping")
-        checked = {name: gram_list(g, name) for name, g in grams.items()}
-        check_same_samples(checked)
-        self.n = next(iter(checked.values()))[0].shape[0]
-        self._factors = {name: unit_product(ks, self.precision) for name, ks in checked.items()}
+        self._factors: dict[str, Any] = {}
         self._entropies: dict[frozenset[str], Any] = {}
+        self._add(grams)
+
+    def _add(self, grams: Mapping[str, Any]) -> None:
+        """Validate new variables against the held ones and form each one's factor once."""
+        clash = set(grams) & set(self._factors)
+        if clash:
+            raise ValueError(f"grams names variables the cache already holds: {sorted(clash)}")
+        checked = {name: gram_list(g, name) for name, g in grams.items()}
+        held = {"cache": [next(iter(self._factors.values()))]} if self._factors else {}
+        check_same_samples({**held, **checked})
+        self.n = next(iter(checked.values()))[0].shape[0]
+        for name, ks in checked.items():
+            self._factors[name] = unit_product(ks, self.precision)
 
     def extended(self, grams: Mapping[str, Any]) -> EntropyCache:
         """A cache with more variables that shares this one's factors and computed entropies.
@@ -62,19 +72,11 @@ class EntropyCache:
         Used when fixed variables (a probe set's inputs and labels) meet new ones at every
         checkpoint: S(X), S(Y) and S(X, Y) are computed once, not once per checkpoint.
         """
-        clash = set(grams) & set(self._factors)
-        if clash:
-            raise ValueError(f"grams names variables the cache already holds: {sorted(clash)}")
-        checked = {name: gram_list(g, name) for name, g in grams.items()}
-        first = next(iter(self._factors.values()))
-        check_same_samples({"cache": [first], **checked})
         child = object.__new__(EntropyCache)
         child.alpha, child.precision, child.n = self.alpha, self.precision, self.n
-        child._factors = {
-            **self._factors,
-            **{name: unit_product(ks, self.precision) for name, ks in checked.items()},
-        }
+        child._factors = dict(self._factors)
         child._entropies = dict(self._entropies)
+        child._add(grams)
         return child
 
     @property

@@ -16,10 +16,6 @@ from infoflow.pid import layer_pid_from_cache
 INPUT = "input"
 """The pseudo-layer under which the records hold H(X), H(Y) and I(X;Y)."""
 
-#: The quantities recorded per layer, and for the input.
-LAYER_QUANTITIES = ("I(X;T)", "I(T;Y)", "H(T)")
-INPUT_QUANTITIES = ("H(X)", "H(Y)", "I(X;Y)")
-
 #: The decomposition's layer quantities (method.md §6), recorded for layers measured with PID;
 #: per map c also "I(T{c};Y)" (its own label information) and "I(T-{c};Y)" (the layer without it).
 PID_QUANTITIES = ("RST", "RST/I", "WNI", "MMI redundancy", "MMI synergy")

@@ -8,6 +8,7 @@ import io
 import math
 from pathlib import Path
 
+from infoflow.monitor.information_plane import PID_QUANTITIES
 from infoflow.reporting.plots import FIGURES
 from infoflow.reporting.records import RunRecords, load_records
 from infoflow.training.run_folder import RunFolder
@@ -35,7 +36,7 @@ def _fmt(value: object) -> str:
 def _pid_section(records: RunRecords, last: int, image: str) -> str:
     if not records.pid_layers:
         return ""
-    quantities = ["I(T;Y)", "RST", "RST/I", "WNI", "MMI redundancy", "MMI synergy"]
+    quantities = ["I(T;Y)", *PID_QUANTITIES]
     rows = [{"layer": layer, **{q: records.values_at(last)[(layer, q)] for q in quantities}}
             for layer in records.pid_layers]
     return f"""<h2>Redundancy and synergy among feature maps</h2>

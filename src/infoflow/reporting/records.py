@@ -9,7 +9,7 @@ import numpy as np
 
 from infoflow.monitor import DPIVerdict, check_dpi, dpi_shares
 from infoflow.monitor.information_plane import map_quantity
-from infoflow.training.run_folder import RunFolder
+from infoflow.training.run_folder import RunFolder, read_rows
 
 
 @dataclass
@@ -62,8 +62,6 @@ def load_records(folder: RunFolder) -> RunRecords:
     tolerance = float(config.get("dpi_tolerance", 1e-6))
     verdicts = [check_dpi(by_step[s], layers, tolerance=tolerance) for s in steps]
     epochs = [{k: float(v) for k, v in row.items()} for row in folder.training()]
-    from infoflow.training.run_folder import read_rows
-
     return RunRecords(
         config=config, steps=steps, layers=layers, series=series, epochs=epochs,
         verdicts=verdicts, sensitivity=read_rows(folder.file("sensitivity.csv")),

@@ -143,10 +143,3 @@ def run_filter_study(
     write_study_plot(path)
     return path
 
-
-def study_summary(path: str | Path) -> dict[str, Any]:
-    """The study's configuration (as a dict) — for reports."""
-    return json.loads((Path(path) / "study.json").read_text())
-
-
-__all__ = ["FilterStudyConfig", "RESULT_FIELDS", "run_filter_study", "study_summary"]
