@@ -4,7 +4,9 @@ Layers, lowest first: :mod:`infoflow.measures` (pure estimators on Gram matrices
 :mod:`infoflow.kernels` (Gram matrices and kernel widths from data).
 """
 
+from infoflow._memory import MemoryBudgetError, set_memory_options
 from infoflow.kernels import gaussian_gram, kernel_width, label_gram
+from infoflow.measures.approximation import Exact, Lanczos, Nystrom
 from infoflow.measures import (
     EntropyCache,
     conditional_entropy,
@@ -20,6 +22,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "EntropyCache",
+    "Exact",
+    "Lanczos",
+    "MemoryBudgetError",
+    "Nystrom",
+    "set_memory_options",
     "conditional_entropy",
     "conditional_mutual_information",
     "dual_total_correlation",

@@ -29,6 +29,9 @@ _CONFIG_HELP = {
     "rule": "kernel width rule: silverman (default), scott, median, knn, alignment",
     "alpha": "Rényi order (default 1.01)",
     "conv_mode": "a conv layer as one tensor (default) or as feature_maps with a width each",
+    "method": "spectra: auto (default: exact up to 2000 probe samples, else lanczos), exact, "
+              "lanczos, nystrom",
+    "dtype": "precision of the spectra: float64 (default) or float32",
     "dpi_tolerance": "bits a DPI link may be exceeded by before it counts as broken (1e-6)",
     "seed": "random seed; the same seed gives the same records (default 0)",
     "device": "torch device, e.g. cpu or cuda (default cpu)",
@@ -91,7 +94,8 @@ def run_command(args: argparse.Namespace) -> int:
     config = trainer.config
     print(f"infoflow run: {config.model} on {config.data}, {config.epochs} epochs, probe "
           f"n = {config.probe_size}, rule {config.rule}, alpha {config.alpha}, "
-          f"conv_mode {config.conv_mode} -> {trainer.folder.path}", file=sys.stderr)
+          f"conv_mode {config.conv_mode}, spectra {trainer.monitor.method.name} "
+          f"({config.dtype}) -> {trainer.folder.path}", file=sys.stderr)
     bar = tqdm(total=trainer.total_steps, initial=trainer.state["step"], unit="step",
                disable=args.no_progress, file=sys.stderr, dynamic_ncols=True)
     last = trainer.monitor.layers[-1]

@@ -11,16 +11,21 @@ from typing import Any
 import numpy as np
 
 from infoflow._array import as_float, float_dtype_of, flatten_samples, is_torch
+from infoflow._memory import block_bytes, check_fits
 from infoflow._validation import check_array, check_samples, check_sigma
 
 
-def squared_distances(x: Any) -> Any:
-    r"""Pairwise squared Euclidean distances :math:`\lVert x_i - x_j\rVert^2` of shape (n, n).
+def squared_distances(x: Any, rows: slice | None = None) -> Any:
+    r"""Squared Euclidean distances :math:`\lVert x_i - x_j\rVert^2`, shape (n, n), or (rows, n).
 
     ``x`` has shape (n, d). Computed as :math:`\lVert x_i\rVert^2 + \lVert x_j\rVert^2 - 2x_i^\top x_j`
-    (one matrix product), clipped at zero, exactly symmetric with a zero diagonal.
+    (one matrix product), clipped at zero. The full matrix is exactly symmetric with a zero
+    diagonal; a block of ``rows`` is not symmetrised (see :func:`gaussian_gram`).
     """
     sq = (x * x).sum(1)
+    if rows is not None:
+        d2 = (sq[rows][:, None] + sq[None, :]) - 2 * (x[rows] @ x.T)
+        return d2.clamp(min=0) if is_torch(d2) else np.maximum(d2, 0, out=d2)
     if is_torch(x):
         d2 = (sq[:, None] + sq[None, :]) - 2 * (x @ x.T)
         d2 = ((d2 + d2.T) / 2).clamp(min=0)
@@ -32,6 +37,40 @@ def squared_distances(x: Any) -> Any:
     np.maximum(d2, 0, out=d2)
     np.fill_diagonal(d2, 0)
     return d2
+
+
+def _blocked_gaussian(flat: Any, sigma: float, rows_per_block: int) -> Any:
+    """The Gaussian Gram built in row blocks: each block computes its columns from its own
+    first row on, and the lower triangle is mirrored from the upper, so the result is exactly
+    symmetric while temporaries stay at ``rows_per_block`` × n."""
+    n = flat.shape[0]
+    if is_torch(flat):
+        import torch
+
+        out = torch.empty((n, n), dtype=flat.dtype, device=flat.device)
+    else:
+        out = np.empty((n, n), dtype=flat.dtype)
+    for start in range(0, n, rows_per_block):
+        block = slice(start, min(start + rows_per_block, n))
+        d2 = squared_distances(flat, rows=block)[:, start:]
+        values = d2 / (-2 * sigma**2)
+        size = block.stop - start
+        if is_torch(values):
+            values = values.exp()
+            square = values[:, :size]
+            values = torch.cat([(square + square.T) / 2, values[:, size:]], 1)
+        else:
+            np.exp(values, out=values)
+            square = values[:, :size]
+            values[:, :size] = (square + square.T) / 2
+        out[block, start:] = values
+        out[block, :start] = out[:start, block].T
+    diagonal = out.diagonal()
+    if is_torch(out):
+        out = out - diagonal.diag() + torch.eye(n, dtype=out.dtype, device=out.device)
+    else:
+        np.fill_diagonal(out, 1.0)
+    return out
 
 
 def gaussian_gram(x: Any, sigma: float | str) -> Any:
@@ -49,6 +88,9 @@ def gaussian_gram(x: Any, sigma: float | str) -> Any:
     -------
     array or tensor of shape (n, n)
         Same kind and device as ``x``; in ``x``'s floating precision (float64 for integers).
+        Built in row blocks when it is larger than the block size, and refused up front with
+        :class:`~infoflow.MemoryBudgetError` when it cannot fit (see
+        :func:`~infoflow.set_memory_options`).
 
     Examples
     --------
@@ -65,6 +107,10 @@ def gaussian_gram(x: Any, sigma: float | str) -> Any:
         sigma = kernel_width(x, rule=sigma)
     sigma = check_sigma(sigma)
     flat = as_float(flatten_samples(x), float_dtype_of(x))
+    n, itemsize = flat.shape[0], flat.element_size() if is_torch(flat) else flat.itemsize
+    check_fits(n, 2, itemsize, "a Gram matrix", getattr(flat, "device", None))
+    if n * n * itemsize > block_bytes():
+        return _blocked_gaussian(flat, sigma, max(1, block_bytes() // (n * itemsize)))
     d2 = squared_distances(flat)
     if is_torch(d2):
         return (d2 / (-2 * sigma**2)).exp()

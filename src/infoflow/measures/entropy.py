@@ -15,18 +15,23 @@ from typing import Any
 
 from infoflow._array import to_scalar
 from infoflow._validation import check_alpha, check_precision, gram_list
+from infoflow.measures.approximation import resolve_method
 from infoflow.measures.spectrum import entropy_of_normalized, unit_product
 
 GramInput = Any
 """A Gram matrix (n, n), a sequence of them, or a (L, n, n) stack — NumPy or torch."""
 
 
-def joint_entropy_of(grams: Sequence[Any], alpha: float, precision: str) -> Any:
+def joint_entropy_of(grams: Sequence[Any], alpha: float, precision: str, method: Any) -> Any:
     """Joint entropy in bits of already-validated Gram matrices (the library's inner call)."""
-    return entropy_of_normalized(unit_product(grams, precision) / grams[0].shape[0], alpha)
+    n = grams[0].shape[0]
+    return entropy_of_normalized(unit_product(grams, precision) / n, alpha,
+                                 resolve_method(method, n))
 
 
-def renyi_entropy(K: GramInput, *, alpha: float = 1.01, dtype: str = "float64") -> Any:
+def renyi_entropy(
+    K: GramInput, *, alpha: float = 1.01, dtype: str = "float64", method: Any = "exact"
+) -> Any:
     r"""Matrix-based Rényi :math:`\alpha`-entropy of one variable, in bits.
 
     .. math:: S_\alpha(A) = \frac{1}{1-\alpha}\log_2\sum_i\lambda_i(A)^\alpha,
@@ -44,6 +49,9 @@ def renyi_entropy(K: GramInput, *, alpha: float = 1.01, dtype: str = "float64") 
         gives the min-entropy. The default is the paper's (close to Shannon).
     dtype : {"float64", "float32"}, default "float64"
         Precision of the spectrum.
+    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "exact"
+        Exact eigenvalues, or an approximation for large n
+        (:mod:`~infoflow.measures.approximation`); "auto" is exact up to 2000 samples.
 
     Returns
     -------
@@ -60,10 +68,12 @@ def renyi_entropy(K: GramInput, *, alpha: float = 1.01, dtype: str = "float64") 
     """
     alpha = check_alpha(alpha)
     precision = check_precision(dtype)
-    return to_scalar(joint_entropy_of(gram_list(K, "K"), alpha, precision))
+    return to_scalar(joint_entropy_of(gram_list(K, "K"), alpha, precision, method))
 
 
-def joint_entropy(Ks: GramInput, *, alpha: float = 1.01, dtype: str = "float64") -> Any:
+def joint_entropy(
+    Ks: GramInput, *, alpha: float = 1.01, dtype: str = "float64", method: Any = "exact"
+) -> Any:
     r"""Joint matrix-based Rényi entropy of several variables, in bits.
 
     .. math:: S_\alpha(A_1,\dots,A_L) = S_\alpha\!\left(
@@ -78,7 +88,7 @@ def joint_entropy(Ks: GramInput, *, alpha: float = 1.01, dtype: str = "float64")
     ----------
     Ks : sequence of arrays or tensors of shape (n, n), or one (L, n, n) stack
         Gram matrices of the L variables on the same n samples.
-    alpha, dtype
+    alpha, dtype, method
         As in :func:`renyi_entropy`.
 
     Returns
@@ -88,4 +98,4 @@ def joint_entropy(Ks: GramInput, *, alpha: float = 1.01, dtype: str = "float64")
     """
     alpha = check_alpha(alpha)
     precision = check_precision(dtype)
-    return to_scalar(joint_entropy_of(gram_list(Ks, "Ks"), alpha, precision))
+    return to_scalar(joint_entropy_of(gram_list(Ks, "Ks"), alpha, precision, method))

@@ -22,7 +22,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from infoflow._array import to_scalar
+from infoflow._memory import check_fits
 from infoflow._validation import check_alpha, check_precision, check_same_samples, gram_list
+from infoflow.measures.approximation import resolve_method
 from infoflow.measures.spectrum import entropy_of_normalized, unit_product
 
 Names = str | Iterable[str]
@@ -41,10 +43,18 @@ class EntropyCache:
         Rényi order, > 0.
     dtype : {"float64", "float32"}, default "float64"
         Precision of the spectra.
+    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "exact"
+        How spectra are computed (:mod:`~infoflow.measures.approximation`); "auto" is exact up
+        to 2000 samples. The resolved method is :attr:`method`.
     """
 
     def __init__(
-        self, grams: Mapping[str, Any], *, alpha: float = 1.01, dtype: str = "float64"
+        self,
+        grams: Mapping[str, Any],
+        *,
+        alpha: float = 1.01,
+        dtype: str = "float64",
+        method: Any = "exact",
     ) -> None:
         self.alpha = check_alpha(alpha)
         self.precision = check_precision(dtype)
@@ -53,6 +63,7 @@ class EntropyCache:
         self._factors: dict[str, Any] = {}
         self._entropies: dict[frozenset[str], Any] = {}
         self._add(grams)
+        self.method = resolve_method(method, self.n)
 
     def _add(self, grams: Mapping[str, Any]) -> None:
         """Validate new variables against the held ones and form each one's factor once."""
@@ -60,6 +71,11 @@ class EntropyCache:
         if clash:
             raise ValueError(f"grams names variables the cache already holds: {sorted(clash)}")
         checked = {name: gram_list(g, name) for name, g in grams.items()}
+        first = next(iter(checked.values()))[0]
+        # one factor per variable, a joint product and the solver's copy
+        check_fits(first.shape[0], len(self._factors) + len(checked) + 2,
+                   4 if self.precision == "float32" else 8, "an entropy cache",
+                   getattr(first, "device", None))
         held = {"cache": [next(iter(self._factors.values()))]} if self._factors else {}
         check_same_samples({**held, **checked})
         self.n = next(iter(checked.values()))[0].shape[0]
@@ -74,6 +90,7 @@ class EntropyCache:
         """
         child = object.__new__(EntropyCache)
         child.alpha, child.precision, child.n = self.alpha, self.precision, self.n
+        child.method = self.method
         child._factors = dict(self._factors)
         child._entropies = dict(self._entropies)
         child._add(grams)
@@ -106,7 +123,7 @@ class EntropyCache:
             product = self._factors[ordered[0]]
             for name in ordered[1:]:
                 product = product * self._factors[name]
-            self._entropies[key] = entropy_of_normalized(product / self.n, self.alpha)
+            self._entropies[key] = entropy_of_normalized(product / self.n, self.alpha, self.method)
         return self._entropies[key]
 
     def entropy(self, *names: Names) -> Any:

@@ -17,7 +17,8 @@ from infoflow.measures.entropy_cache import EntropyCache
 
 
 def mutual_information(
-    A: GramInput, B: GramInput, *, alpha: float = 1.01, dtype: str = "float64"
+    A: GramInput, B: GramInput, *, alpha: float = 1.01, dtype: str = "float64",
+    method: Any = "exact",
 ) -> Any:
     r"""Matrix-based Rényi mutual information :math:`I_\alpha(A;B) = S(A) + S(B) - S(A,B)`, in bits.
 
@@ -29,6 +30,9 @@ def mutual_information(
     alpha : float, default 1.01
         Rényi order, > 0.
     dtype : {"float64", "float32"}, default "float64"
+    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "exact"
+        See :func:`~infoflow.renyi_entropy`. Every function here takes ``alpha``, ``dtype`` and
+        ``method``.
 
     Examples
     --------
@@ -38,24 +42,28 @@ def mutual_information(
     >>> round(mutual_information(label_gram(y), label_gram(y), alpha=1), 12)
     1.0
     """
-    return EntropyCache({"A": A, "B": B}, alpha=alpha, dtype=dtype).mutual_information("A", "B")
+    cache = EntropyCache({"A": A, "B": B}, alpha=alpha, dtype=dtype, method=method)
+    return cache.mutual_information("A", "B")
 
 
 def conditional_entropy(
-    A: GramInput, B: GramInput, *, alpha: float = 1.01, dtype: str = "float64"
+    A: GramInput, B: GramInput, *, alpha: float = 1.01, dtype: str = "float64",
+    method: Any = "exact",
 ) -> Any:
     r"""Conditional entropy :math:`S_\alpha(A \mid B) = S(A, B) - S(B)`, in bits."""
-    return EntropyCache({"A": A, "B": B}, alpha=alpha, dtype=dtype).conditional_entropy("A", "B")
+    cache = EntropyCache({"A": A, "B": B}, alpha=alpha, dtype=dtype, method=method)
+    return cache.conditional_entropy("A", "B")
 
 
 def conditional_mutual_information(
-    A: GramInput, B: GramInput, C: GramInput, *, alpha: float = 1.01, dtype: str = "float64"
+    A: GramInput, B: GramInput, C: GramInput, *, alpha: float = 1.01, dtype: str = "float64",
+    method: Any = "exact",
 ) -> Any:
     r"""Conditional mutual information, in bits.
 
     .. math:: I_\alpha(A;B\mid C) = S(A,C) + S(B,C) - S(A,B,C) - S(C)
     """
-    cache = EntropyCache({"A": A, "B": B, "C": C}, alpha=alpha, dtype=dtype)
+    cache = EntropyCache({"A": A, "B": B, "C": C}, alpha=alpha, dtype=dtype, method=method)
     return cache.conditional_mutual_information("A", "B", "C")
 
 
@@ -67,19 +75,21 @@ def _variables(Ks: Sequence[GramInput] | Any) -> dict[str, Any]:
 
 
 def total_correlation(
-    Ks: Sequence[GramInput], *, alpha: float = 1.01, dtype: str = "float64"
+    Ks: Sequence[GramInput], *, alpha: float = 1.01, dtype: str = "float64",
+    method: Any = "exact",
 ) -> Any:
     r"""Total correlation :math:`TC = \sum_l S(A_l) - S(A_1,\dots,A_L)`, in bits (>= 0)."""
     variables = _variables(Ks)
-    return EntropyCache(variables, alpha=alpha, dtype=dtype).total_correlation(variables)
+    return EntropyCache(variables, alpha=alpha, dtype=dtype, method=method).total_correlation(variables)
 
 
 def dual_total_correlation(
-    Ks: Sequence[GramInput], *, alpha: float = 1.01, dtype: str = "float64"
+    Ks: Sequence[GramInput], *, alpha: float = 1.01, dtype: str = "float64",
+    method: Any = "exact",
 ) -> Any:
     r"""Dual total correlation, in bits.
 
     .. math:: DTC = \sum_l S(A_{\text{all but } l}) - (L-1)\,S(A_1,\dots,A_L)
     """
     variables = _variables(Ks)
-    return EntropyCache(variables, alpha=alpha, dtype=dtype).dual_total_correlation(variables)
+    return EntropyCache(variables, alpha=alpha, dtype=dtype, method=method).dual_total_correlation(variables)

@@ -34,6 +34,9 @@ from typing import Any
 import numpy as np
 
 from infoflow._array import as_float, eigvalsh, is_torch, logsumexp, namespace
+from infoflow.measures.approximation import Exact, Method, approximate_spectrum
+
+EXACT = Exact()
 
 #: Above this order (and below ``inf``) the entropy is computed by log-sum-exp.
 _LOGSUMEXP_FROM = 1.5
@@ -128,38 +131,54 @@ def _expm1_ratio(t: Any, c: float) -> Any:
     return namespace(t).expm1(c * t) / c
 
 
-def entropy_of_spectrum(lam: Any, alpha: float) -> Any:
-    r"""Rényi :math:`\alpha`-entropy in bits of a probability vector ``lam`` (zeros allowed).
+def entropy_of_spectrum(lam: Any, alpha: float, weights: Any = None) -> Any:
+    r"""Rényi :math:`\alpha`-entropy in bits of a spectrum ``lam`` of a trace-1 matrix.
 
     Parameters
     ----------
-    lam : array of shape (n,)
-        Non-negative, summing to one (as returned by :func:`spectrum`).
+    lam : array of shape (m,)
+        Non-negative eigenvalues (as returned by :func:`spectrum`), or the nodes of an
+        approximate spectrum.
     alpha : float
         The order, > 0; 1 gives the Shannon/von Neumann limit, ``inf`` the min-entropy.
+    weights : array of shape (m,), optional
+        Node weights of an approximate spectrum (:mod:`~infoflow.measures.approximation`):
+        :math:`\sum_i g(\lambda_i) \approx \sum_j w_j g(\theta_j)`. The trace is taken as exactly 1,
+        so only the well-conditioned sum :math:`T_\alpha` is estimated near α = 1.
     """
     xp = namespace(lam)
-    positive = lam > 0
+    positive = lam > 0 if weights is None else (lam > 0) & (weights > 0)
     safe = xp.where(positive, lam, xp.ones_like(lam))
     log_lam = xp.log(safe)
     if math.isinf(alpha):
-        return -xp.log(lam.max()) / math.log(2)
+        return -xp.log(xp.where(positive, lam, xp.zeros_like(lam)).max()) / math.log(2)
     if alpha >= _LOGSUMEXP_FROM:
-        log_power_sum = logsumexp(xp.where(positive, alpha * log_lam, xp.full_like(lam, -math.inf)))
+        exponents = alpha * log_lam if weights is None else alpha * log_lam + xp.log(
+            xp.where(positive, weights, xp.ones_like(weights)))
+        log_power_sum = logsumexp(xp.where(positive, exponents, xp.full_like(lam, -math.inf)))
         return log_power_sum / ((1 - alpha) * math.log(2))
     c = alpha - 1
     terms = xp.where(positive, safe * _expm1_ratio(log_lam, c), xp.zeros_like(lam))
-    t = terms.sum()
+    t = terms.sum() if weights is None else (weights * terms).sum()
     if c == 0.0:
         return -t / math.log(2)
     return xp.log1p(c * t) / ((1 - alpha) * math.log(2))
 
 
-def entropy_of_normalized(a: Any, alpha: float) -> Any:
+def entropy_of_normalized(a: Any, alpha: float, method: Method = EXACT) -> Any:
     r"""Rényi :math:`\alpha`-entropy in bits of a trace-normalised Gram matrix ``a``.
 
-    :math:`\alpha = 2` uses :math:`-\log_2\lVert A\rVert_F^2` and no eigendecomposition.
+    :math:`\alpha = 2` uses :math:`-\log_2\lVert A\rVert_F^2` and no spectrum, whatever the method.
+    Other orders use the exact spectrum or an approximation (:mod:`~infoflow.measures.approximation`).
     """
     if alpha == 2.0:
         return -namespace(a).log((a * a).sum()) / math.log(2)
-    return entropy_of_spectrum(spectrum(a), alpha)
+    if isinstance(method, Exact):
+        return entropy_of_spectrum(spectrum(a), alpha)
+    nodes, weights = approximate_spectrum(a, method)
+    value = entropy_of_spectrum(nodes, alpha, weights)
+    if is_torch(a):
+        import torch
+
+        return torch.as_tensor(float(value), dtype=torch.float64, device=a.device)
+    return value

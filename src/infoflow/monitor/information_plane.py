@@ -29,9 +29,11 @@ def leave_one_out_quantity(c: int) -> str:
     return f"I(T-{c};Y)"
 
 
-def probe_cache(x_grams: Any, y_gram: Any, *, alpha: float, dtype: str = "float64") -> EntropyCache:
+def probe_cache(
+    x_grams: Any, y_gram: Any, *, alpha: float, dtype: str = "float64", method: Any = "exact"
+) -> EntropyCache:
     """The cache of the fixed probe variables "X" and "Y", to be extended per checkpoint."""
-    return EntropyCache({"X": x_grams, "Y": y_gram}, alpha=alpha, dtype=dtype)
+    return EntropyCache({"X": x_grams, "Y": y_gram}, alpha=alpha, dtype=dtype, method=method)
 
 
 def information_plane(

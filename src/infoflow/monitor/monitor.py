@@ -101,6 +101,9 @@ class InformationMonitor:
         Conv layers (among ``layers``) whose feature maps are also decomposed into redundancy
         and synergy about the labels (:mod:`infoflow.pid`); costs 2C extra eigendecompositions
         per layer and checkpoint.
+    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "exact"
+        How spectra are computed; the resolved method is :attr:`method` ("auto" is exact up to
+        2000 probe samples).
     """
 
     def __init__(
@@ -118,6 +121,7 @@ class InformationMonitor:
         saturation: float = 0.05,
         batch_size: int = 512,
         pid_layers: Sequence[str] = (),
+        method: Any = "exact",
     ) -> None:
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(f"inputs must be a torch tensor, got {type(inputs).__name__}")
@@ -146,7 +150,9 @@ class InformationMonitor:
         self._warned: set[str] = set()
         self._y_gram = label_gram(self.labels)
         x_gram = gram_with_rule(estimator_array(inputs.reshape(len(inputs), -1)), rule, self._y_gram)
-        self._probe = probe_cache(x_gram, self._y_gram, alpha=self.alpha, dtype=self.dtype)
+        self._probe = probe_cache(x_gram, self._y_gram, alpha=self.alpha, dtype=self.dtype,
+                                  method=method)
+        self.method = self._probe.method
 
     @property
     def n(self) -> int:

@@ -27,6 +27,8 @@ def dpi_sensitivity(
     conv_modes: Sequence[str] = CONV_MODES,
     alpha: float = 1.01,
     tolerance: float = DPI_TOLERANCE,
+    dtype: str = "float64",
+    method: Any = "exact",
 ) -> list[dict[str, Any]]:
     """One row per (rule, conv_mode): DPI verdicts and link shares, from the same activations.
 
@@ -37,7 +39,8 @@ def dpi_sensitivity(
     x = estimator_array(inputs.reshape(len(inputs), -1))
     rows = []
     for rule in rules:
-        probe = probe_cache(gram_with_rule(x, rule, y_gram), y_gram, alpha=alpha)
+        probe = probe_cache(gram_with_rule(x, rule, y_gram), y_gram, alpha=alpha, dtype=dtype,
+                            method=method)
         for mode in conv_modes:
             grams = {
                 name: layer_grams(t, rule=rule, conv_mode=mode, target=y_gram)

@@ -78,7 +78,8 @@ def layer_pid_from_cache(cache: EntropyCache, maps: Sequence[str], target: str) 
 
 
 def layer_pid(
-    maps: Sequence[Any], target: Any, *, alpha: float = 1.01, dtype: str = "float64"
+    maps: Sequence[Any], target: Any, *, alpha: float = 1.01, dtype: str = "float64",
+    method: Any = "exact",
 ) -> LayerPID:
     """Redundancy and synergy of C >= 2 feature maps (one Gram matrix each) about a target Gram.
 
@@ -86,5 +87,5 @@ def layer_pid(
     """
     maps = list(maps)
     names = [f"T{c}" for c in range(len(maps))]
-    cache = EntropyCache({**dict(zip(names, maps)), "Y": target}, alpha=alpha, dtype=dtype)
+    cache = EntropyCache({**dict(zip(names, maps)), "Y": target}, alpha=alpha, dtype=dtype, method=method)
     return layer_pid_from_cache(cache, names, "Y")

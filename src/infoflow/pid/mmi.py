@@ -48,7 +48,8 @@ class MMIDecomposition:
 
 
 def mmi(
-    sources: Sequence[Any], target: Any, *, alpha: float = 1.01, dtype: str = "float64"
+    sources: Sequence[Any], target: Any, *, alpha: float = 1.01, dtype: str = "float64",
+    method: Any = "exact",
 ) -> MMIDecomposition:
     """MMI partial information decomposition of two sources about a target.
 
@@ -80,7 +81,7 @@ def mmi(
     sources = list(sources)
     if len(sources) != 2:
         raise ValueError(f"sources must hold exactly 2 sources, got {len(sources)}")
-    cache = EntropyCache({"a": sources[0], "b": sources[1], "y": target}, alpha=alpha, dtype=dtype)
+    cache = EntropyCache({"a": sources[0], "b": sources[1], "y": target}, alpha=alpha, dtype=dtype, method=method)
     i_a = float(cache.mutual_information("a", "y"))
     i_b = float(cache.mutual_information("b", "y"))
     joint = float(cache.mutual_information(("a", "b"), "y"))

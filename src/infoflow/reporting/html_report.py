@@ -98,7 +98,9 @@ text-align:right}}img{{max-width:100%}}.ok{{color:#080}}.bad{{color:#b00}}</styl
 (log<sub>2</sub> n = {math.log2(n):.3f} bits); final test accuracy {accuracy}.
 All values in bits, α = {records.config['alpha']}, width rule
 <b>{html.escape(str(records.config['rule']))}</b>, layer kernel
-<b>{html.escape(str(records.config['conv_mode']))}</b>.</p>
+<b>{html.escape(str(records.config['conv_mode']))}</b>, spectra
+<b>{html.escape(str(records.resolved.get('method', 'exact')))}</b>
+({html.escape(str(records.config.get('dtype', 'float64')))}).</p>
 <h2>Information plane</h2>{img('information_plane')}
 <h2>Mutual information over training</h2>{img('mutual_information')}
 <h2>Final checkpoint</h2>{_table(layer_rows, ['layer', 'I(X;T)', 'I(T;Y)', 'H(T)'])}

@@ -17,6 +17,7 @@ class RunRecords:
     """Everything the report shows, read from a run folder."""
 
     config: dict
+    resolved: dict
     steps: np.ndarray
     layers: list[str]
     series: dict[tuple[str, str], np.ndarray]
@@ -63,7 +64,8 @@ def load_records(folder: RunFolder) -> RunRecords:
     verdicts = [check_dpi(by_step[s], layers, tolerance=tolerance) for s in steps]
     epochs = [{k: float(v) for k, v in row.items()} for row in folder.training()]
     return RunRecords(
-        config=config, steps=steps, layers=layers, series=series, epochs=epochs,
+        config=config, resolved=folder.resolved(), steps=steps, layers=layers, series=series,
+        epochs=epochs,
         verdicts=verdicts, sensitivity=read_rows(folder.file("sensitivity.csv")),
         timing=folder.read_json("timing.json", {}),
     )

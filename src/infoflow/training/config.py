@@ -8,8 +8,10 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from infoflow._array import PRECISIONS
 from infoflow.data import DATASETS
 from infoflow.kernels import RULES
+from infoflow.measures.approximation import METHODS
 from infoflow.models import MODELS
 from infoflow.monitor import CONV_MODES, DPI_TOLERANCE
 
@@ -41,13 +43,15 @@ class RunConfig:
     rule: str = "silverman"
     alpha: float = 1.01
     conv_mode: str = "tensor"
+    method: str = "auto"
+    dtype: str = "float64"
     dpi_tolerance: float = DPI_TOLERANCE
     seed: int = 0
     device: str = "cpu"
 
     def __post_init__(self) -> None:
         choices = {"data": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS, "rule": RULES,
-                   "conv_mode": CONV_MODES}
+                   "conv_mode": CONV_MODES, "method": METHODS, "dtype": PRECISIONS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")

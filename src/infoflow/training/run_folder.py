@@ -2,7 +2,7 @@
 
 Layout::
 
-    config.json        resolved configuration and library versions
+    config.json        configuration, what "auto" resolved to (spectrum method), versions
     measurements.csv   step, epoch, layer, quantity, value — appended at every checkpoint
     training.csv       epoch, train_loss, train_accuracy, test_accuracy — appended per epoch
     timing.json        seconds spent training and measuring
@@ -79,14 +79,20 @@ class RunFolder:
     def file(self, name: str) -> Path:
         return self.path / name
 
-    def create(self, config: dict[str, Any]) -> None:
+    def create(self, config: dict[str, Any], resolved: dict[str, Any] | None = None) -> None:
+        """Start a run: write config.json with the options, what "auto" options resolved to
+        (the spectrum method actually used) and the library versions."""
         if self.file("config.json").exists():
             raise FileExistsError(
                 f"{self.path} already holds a run; resume it with --resume {self.path} or choose "
                 "another --out"
             )
         self.path.mkdir(parents=True, exist_ok=True)
-        self.write_json("config.json", {"config": config, "versions": versions()})
+        self.write_json("config.json", {"config": config, "resolved": resolved or {},
+                                        "versions": versions()})
+
+    def resolved(self) -> dict[str, Any]:
+        return json.loads(self.file("config.json").read_text()).get("resolved", {})
 
     def config(self) -> dict[str, Any]:
         if not self.file("config.json").exists():

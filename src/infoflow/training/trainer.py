@@ -98,7 +98,7 @@ class Trainer:
             self.model, self.test_x[: config.probe_size], self.data.test_y[: config.probe_size],
             layers=config.layers, rule=config.rule, alpha=config.alpha,
             conv_mode=config.conv_mode, dpi_tolerance=config.dpi_tolerance,
-            pid_layers=config.pid_layers or (),
+            pid_layers=config.pid_layers or (), method=config.method, dtype=config.dtype,
         )
         self.state: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "loss_sum": 0.0,
                                       "correct": 0, "seen": 0, "train_seconds": 0.0,
@@ -112,7 +112,7 @@ class Trainer:
             self.state.update(saved)
             self.folder.truncate_after(self.state["step"], self.state["epoch"])
         else:
-            self.folder.create(config.to_dict())
+            self.folder.create(config.to_dict(), resolved={"method": repr(self.monitor.method)})
 
     @property
     def batches_per_epoch(self) -> int:
@@ -208,6 +208,7 @@ class Trainer:
         rows = dpi_sensitivity(
             self.monitor.inputs, self.monitor.labels, self.monitor.activations(),
             alpha=self.config.alpha, tolerance=self.config.dpi_tolerance,
+            dtype=self.config.dtype, method=self.monitor.method,
         )
         path = self.folder.file("sensitivity.csv")
         path.unlink(missing_ok=True)

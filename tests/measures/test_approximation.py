@@ -1,0 +1,110 @@
+"""Approximate spectra: accuracy against exact, reproducibility, alpha = 2 exact, auto, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from infoflow import (
+    EntropyCache,
+    Exact,
+    Lanczos,
+    Nystrom,
+    gaussian_gram,
+    kernel_width,
+    label_gram,
+    mutual_information,
+    renyi_entropy,
+)
+from infoflow.measures.approximation import AUTO_EXACT_UP_TO, approximate_spectrum, resolve_method
+
+
+@pytest.fixture(scope="module")
+def clustered():
+    """Structured data with a fast-decaying Gram spectrum, like network activations."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, size=1200)
+    x = rng.normal(size=(10, 30))[y] + 0.3 * rng.normal(size=(1200, 30))
+    return gaussian_gram(x, kernel_width(x)), y
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.01, 3.0, math.inf])
+def test_lanczos_is_close_to_exact(clustered, alpha):
+    k, _ = clustered
+    exact = renyi_entropy(k, alpha=alpha)
+    approx = renyi_entropy(k, alpha=alpha, method=Lanczos(rank=64, probes=16, steps=20))
+    assert approx == pytest.approx(exact, abs=0.05)
+
+
+def test_nystrom_is_close_on_a_fast_decaying_spectrum(clustered):
+    k, _ = clustered
+    assert renyi_entropy(k, method=Nystrom(rank=300)) == pytest.approx(renyi_entropy(k), abs=0.05)
+
+
+def test_full_rank_approximations_are_exact(rng):
+    k = gaussian_gram(rng.normal(size=(40, 3)), 1.0)
+    for method in (Nystrom(rank=40, power_iterations=2), Lanczos(rank=40)):
+        assert renyi_entropy(k, method=method) == pytest.approx(renyi_entropy(k), abs=1e-9)
+
+
+def test_weights_sum_to_n_and_nodes_to_the_trace(clustered):
+    k, _ = clustered
+    a = k / len(k)
+    nodes, weights = approximate_spectrum(a, Nystrom(rank=100))
+    assert weights.sum() == pytest.approx(len(k))
+    assert (weights * nodes).sum() == pytest.approx(1.0, abs=1e-9)
+    nodes, weights = approximate_spectrum(a, Lanczos())
+    assert (weights * nodes).sum() == pytest.approx(1.0, abs=0.02)  # stochastic trace
+
+
+def test_seeds_make_results_reproducible(clustered):
+    k, _ = clustered
+    first = renyi_entropy(k, method=Lanczos(seed=3))
+    assert renyi_entropy(k, method=Lanczos(seed=3)) == first
+    assert renyi_entropy(k, method=Lanczos(seed=4)) != first
+
+
+def test_alpha_two_is_exact_whatever_the_method(clustered):
+    k, _ = clustered
+    exact = renyi_entropy(k, alpha=2)
+    for method in ("lanczos", "nystrom", Lanczos(rank=1, probes=1, steps=1)):
+        assert renyi_entropy(k, alpha=2, method=method) == exact
+
+
+def test_mutual_information_with_labels(clustered):
+    k, y = clustered
+    exact = mutual_information(k, label_gram(y))
+    assert mutual_information(k, label_gram(y), method="lanczos") == pytest.approx(exact, abs=0.05)
+
+
+def test_auto_is_exact_up_to_the_threshold():
+    assert isinstance(resolve_method("auto", AUTO_EXACT_UP_TO), Exact)
+    assert isinstance(resolve_method("auto", AUTO_EXACT_UP_TO + 1), Lanczos)
+    assert EntropyCache({"a": np.eye(5)}, method="auto").method == Exact()
+
+
+def test_torch_input_gives_a_tensor_on_its_device(clustered):
+    k, _ = clustered
+    value = renyi_entropy(torch.from_numpy(k), method="lanczos")
+    assert isinstance(value, torch.Tensor) and value.ndim == 0
+    assert value.item() == pytest.approx(renyi_entropy(k, method="lanczos"), abs=1e-9)
+
+
+def test_float32_products(clustered):
+    k, _ = clustered
+    assert renyi_entropy(k, method="lanczos", dtype="float32") == pytest.approx(
+        renyi_entropy(k), abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("method", "match"),
+    [("fast", "method must be one of"), (Lanczos(probes=0), "probes must be a positive integer"),
+     (Nystrom(rank=-1), "rank must be a positive integer"),
+     (Nystrom(power_iterations=-1), "power_iterations must be >= 0")],
+)
+def test_bad_methods(method, match):
+    with pytest.raises(ValueError, match=match):
+        renyi_entropy(np.eye(4), method=method)
