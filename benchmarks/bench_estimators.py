@@ -80,11 +80,11 @@ def run_naive(x, layers, y, sigmas, alpha):
     return out
 
 
-def run_infoflow(x, layers, y, sigmas, alpha):
+def run_infoflow(x, layers, y, sigmas, alpha, **options):
     grams = {"x": gaussian_gram(x, sigmas["x"]), "y": label_gram(y)}
     for name, t in layers.items():
         grams[name] = [gaussian_gram(m, s) for m, s in zip(split_maps(t), sigmas[name])]
-    cache = EntropyCache(grams, alpha=alpha)
+    cache = EntropyCache(grams, alpha=alpha, **options)
     out = {}
     for name in layers:
         out[(name, "I(X;T)")] = cache.mutual_information("x", name)

@@ -83,3 +83,16 @@ def test_study_filters_end_to_end(tmp_path, capsys):
     assert main(["study", "filters", "--resume", str(out), "--no-progress"]) == 0
     assert main(["study", "filters", "--model", "mlp", "--out", str(tmp_path / "x")]) == 2
     assert "needs a CNN" in capsys.readouterr().err
+
+
+def test_method_options_and_the_resolved_method_are_recorded(tmp_path, capsys):
+    for method, resolved in (("auto", "Exact()"), ("lanczos", "Lanczos(")):
+        out = tmp_path / method
+        assert main(["run", "--out", str(out), *TINY, "--method", method,
+                     "--dtype", "float32"]) == 0
+        saved = json.loads((out / "config.json").read_text())
+        assert saved["resolved"]["method"].startswith(resolved)
+        assert saved["config"]["dtype"] == "float32"
+        assert resolved.rstrip("()(") .lower()[:5] in (out / "report.html").read_text().lower()
+    assert main(["run", "--out", str(tmp_path / "bad"), *TINY, "--method", "magic"]) == 2
+    assert "method must be one of" in capsys.readouterr().err
