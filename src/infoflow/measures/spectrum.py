@@ -57,14 +57,17 @@ def unit_product(grams: Sequence[Any], precision: str = "float64") -> Any:
 
     Dividing it by ``n`` gives the normalised joint Gram matrix of method.md §2,
     :math:`(A_1\circ\cdots\circ A_L)/\operatorname{tr}(A_1\circ\cdots\circ A_L)`. Scaling each
-    factor first means the product never underflows by :math:`n^{-L}`. A product of unit
+    factor first means the product never underflows by :math:`n^{-L}`. Torch products are
+    symmetrised so that gradients flow through both triangles. A product of unit
     products is again a unit product, so a variable's factor can be formed once and reused in
     every joint it takes part in.
     """
     product = unit_diagonal(as_float(grams[0], precision))
     for k in grams[1:]:
         product = product * unit_diagonal(as_float(k, precision))
-    return (product + product.T) / 2
+    if is_torch(product):  # the solver reads one triangle: symmetrise so gradients see both
+        return (product + product.T) / 2
+    return product  # validated symmetric to round-off; the solver reads one triangle
 
 
 def diagonal_blocks(a: Any) -> list[np.ndarray] | None:
