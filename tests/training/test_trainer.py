@@ -119,3 +119,28 @@ def test_config_files(tmp_path):
 def test_probe_larger_than_the_test_split(tmp_path):
     with pytest.raises(ValueError, match="probe_size must be at most"):
         Trainer(RunConfig(probe_size=10_000), tmp_path / "r")
+
+
+def test_resuming_a_finished_run_adds_nothing(finished, tmp_path):
+    import shutil
+
+    folder = tmp_path / "done"
+    shutil.copytree(finished.path, folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Trainer(None, folder, resume=True).run(sensitivity=False)
+    assert RunFolder(folder).measurements() == finished.measurements()
+
+
+def test_a_kill_before_the_final_measurement_is_measured_on_resume(finished, tmp_path):
+    import shutil
+
+    folder = tmp_path / "almost"
+    shutil.copytree(finished.path, folder)
+    copy = RunFolder(folder)
+    copy.truncate_after(16, 2)  # the records lose the final checkpoint (step 20)
+    assert copy.last_measured_step() == 16
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Trainer(None, folder, resume=True).run(sensitivity=False)
+    assert copy.measurements() == finished.measurements()

@@ -83,8 +83,10 @@ class FilterStudyConfig:
 
 
 def _finished(folder: RunFolder, epochs: int) -> bool:
+    """Trained to the end and measured at the last step (a kill can fall between the two)."""
     state = folder.load_state()
-    return state is not None and state["epoch"] >= epochs and folder.file("timing.json").exists()
+    return (state is not None and state["epoch"] >= epochs
+            and folder.last_measured_step() == state["step"])
 
 
 def _final(folder: RunFolder, layer: str) -> dict[str, float]:

@@ -120,6 +120,11 @@ class RunFolder:
     def training(self) -> list[dict[str, str]]:
         return read_rows(self.file("training.csv"))
 
+    def last_measured_step(self) -> int | None:
+        """The step of the last checkpoint in the records, or None before the first."""
+        rows = self.measurements()
+        return max(int(r["step"]) for r in rows) if rows else None
+
     def save_state(self, state: dict[str, Any]) -> None:
         tmp = self.file("state.pt.tmp")
         torch.save(state, tmp)

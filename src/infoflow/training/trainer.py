@@ -136,7 +136,9 @@ class Trainer:
 
     def _measure(self) -> None:
         start = time.perf_counter()
-        checkpoint = self.monitor.measure(self.state["step"], epoch=self.state["epoch"])
+        # the epoch the weights were trained in: a checkpoint after the last epoch belongs to it
+        epoch = min(self.state["epoch"], self.config.epochs - 1)
+        checkpoint = self.monitor.measure(self.state["step"], epoch=epoch)
         self.state["measure_seconds"] += time.perf_counter() - start
         self.folder.append_measurements(checkpoint.rows())
         self._save()
@@ -179,7 +181,7 @@ class Trainer:
         ``sensitivity`` adds the width-rule sensitivity table at the final weights.
         """
         config = self.config
-        if self.state["step"] == 0 and not self.folder.measurements():
+        if self.folder.last_measured_step() is None:
             self._measure()
         while not self.finished:
             order = np.random.default_rng([config.seed, self.state["epoch"]]).permutation(
@@ -195,9 +197,7 @@ class Trainer:
                 if self.state["step"] % config.measure_every == 0:
                     self._measure()
             self._end_epoch()
-        if self.state["step"] % config.measure_every and (
-            not self.monitor.checkpoints or self.monitor.checkpoints[-1].step != self.state["step"]
-        ):
+        if self.folder.last_measured_step() != self.state["step"]:
             self._measure()
         if sensitivity:
             self.write_sensitivity()
