@@ -41,11 +41,10 @@ def digits_demo(
     for rule in rules:
         sigma = kernel_width(x, rule, target=y_gram if rule == "alignment" else None)
         # same sigma: the Hadamard product of the halves' Grams is exactly X's Gram
-        halves = {"top": gaussian_gram(x[:, :32], sigma), "bottom": gaussian_gram(x[:, 32:], sigma)}
+        grams = {"x": gaussian_gram(x, sigma), "y": y_gram,
+                 "top": gaussian_gram(x[:, :32], sigma), "bottom": gaussian_gram(x[:, 32:], sigma)}
         for alpha in alphas:
-            cache = EntropyCache(
-                {"x": gaussian_gram(x, sigma), "y": y_gram, **halves}, alpha=alpha
-            )
+            cache = EntropyCache(grams, alpha=alpha)
             rows.append(
                 DemoRow(
                     rule=rule,
