@@ -41,6 +41,7 @@ import numpy as np
 
 from infoflow._array import flatten_samples, is_torch
 from infoflow._validation import check_gram, check_samples, check_sigma
+from infoflow.kernels.gram import squared_distances
 
 #: The rule names :func:`kernel_width` accepts.
 RULES = ("silverman", "scott", "median", "knn", "alignment")
@@ -53,13 +54,6 @@ def _as_numpy(x: Any) -> np.ndarray:
     if is_torch(x):
         x = x.detach().to("cpu").double().numpy()
     return np.asarray(flatten_samples(x), dtype=np.float64)
-
-
-def _distances(x: np.ndarray) -> np.ndarray:
-    sq = (x * x).sum(1)
-    d2 = np.clip(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0, None)
-    np.fill_diagonal(d2, 0)
-    return np.sqrt(d2)
 
 
 def _constant_fallback() -> float:
@@ -177,7 +171,7 @@ def kernel_width(
             return bandwidth
         spread = math.sqrt(float(data.var(axis=0).mean()))
         return spread * math.sqrt(d) * bandwidth if spread > 0 else _constant_fallback()
-    dist = _distances(data)
+    dist = np.sqrt(squared_distances(data))
     if rule == "median":
         return _median_width(dist)
     if rule == "knn":

@@ -102,10 +102,6 @@ def resolve_method(method: Any, n: int) -> Method:
     return resolved
 
 
-def _numpy64(a: Any) -> np.ndarray:
-    return np.asarray(a.detach().cpu().double().numpy() if is_torch(a) else a, dtype=np.float64)
-
-
 def _products(a: Any):
     """x (numpy float64, n × k) -> a @ x as numpy float64, computed in a's own kind and dtype."""
     if is_torch(a):
