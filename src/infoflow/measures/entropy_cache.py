@@ -25,7 +25,12 @@ from infoflow._array import to_scalar
 from infoflow._memory import check_fits
 from infoflow._validation import check_alpha, check_precision, check_same_samples, gram_list
 from infoflow.measures.approximation import resolve_method
-from infoflow.measures.spectrum import entropy_of_normalized, unit_product
+from infoflow.measures.spectrum import (
+    block_labels,
+    common_blocks,
+    entropy_of_normalized,
+    unit_product,
+)
 
 Names = str | Iterable[str]
 """One variable's name, or several names taken together as one set variable."""
@@ -61,6 +66,7 @@ class EntropyCache:
         if not grams:
             raise ValueError("grams must name at least one variable, got an empty mapping")
         self._factors: dict[str, Any] = {}
+        self._blocks: dict[str, Any] = {}
         self._entropies: dict[frozenset[str], Any] = {}
         self._add(grams)
         self.method = resolve_method(method, self.n)
@@ -81,6 +87,8 @@ class EntropyCache:
         self.n = next(iter(checked.values()))[0].shape[0]
         for name, ks in checked.items():
             self._factors[name] = unit_product(ks, self.precision)
+            # a delta kernel's classes stay diagonal blocks in every joint it takes part in
+            self._blocks[name] = block_labels(self._factors[name])
 
     def extended(self, grams: Mapping[str, Any]) -> EntropyCache:
         """A cache with more variables that shares this one's factors and computed entropies.
@@ -92,6 +100,7 @@ class EntropyCache:
         child.alpha, child.precision, child.n = self.alpha, self.precision, self.n
         child.method = self.method
         child._factors = dict(self._factors)
+        child._blocks = dict(self._blocks)
         child._entropies = dict(self._entropies)
         child._add(grams)
         return child
@@ -123,7 +132,10 @@ class EntropyCache:
             product = self._factors[ordered[0]]
             for name in ordered[1:]:
                 product = product * self._factors[name]
-            self._entropies[key] = entropy_of_normalized(product / self.n, self.alpha, self.method)
+            blocks = common_blocks([self._blocks[name] for name in ordered])
+            self._entropies[key] = entropy_of_normalized(
+                product / self.n, self.alpha, self.method, blocks
+            )
         return self._entropies[key]
 
     def entropy(self, *names: Names) -> Any:

@@ -70,11 +70,15 @@ def unit_product(grams: Sequence[Any], precision: str = "float64") -> Any:
     return product  # validated symmetric to round-off; the solver reads one triangle
 
 
-def diagonal_blocks(a: Any) -> list[np.ndarray] | None:
-    """Index sets of the diagonal blocks of ``a`` up to a permutation, or None for one block.
+#: ``blocks=DETECT``: find a matrix's diagonal blocks from its zero pattern.
+DETECT = "detect"
 
-    Two samples share a block when a chain of non-zero entries links them. A joint Gram matrix
-    with a delta kernel among its factors (a label Gram) has one block per class.
+
+def block_labels(a: Any) -> np.ndarray | None:
+    """Each sample's diagonal block of ``a`` up to a permutation (0, 1, ...), or None for one block.
+
+    Two samples share a block when a chain of non-zero entries links them. A Gram matrix with a
+    delta kernel among its factors (a label Gram) has one block per class.
     """
     mask = a != 0
     mask = np.asarray(mask.cpu()) if is_torch(mask) else mask
@@ -84,45 +88,77 @@ def diagonal_blocks(a: Any) -> list[np.ndarray] | None:
     from scipy.sparse.csgraph import connected_components
 
     count, labels = connected_components(csr_matrix(mask), directed=False)
-    if count == 1:
-        return None
+    return None if count == 1 else labels
+
+
+def common_blocks(labelings: Sequence[np.ndarray | None]) -> np.ndarray | None:
+    """Block labels of a Hadamard product from its factors' block labels (None: one block).
+
+    A product is zero wherever a factor is, so it is block-diagonal on the blocks that all its
+    factors share — the common refinement of their partitions. Solving on these blocks is exact
+    even where the product happens to split further.
+    """
+    present = [labels for labels in labelings if labels is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    _, labels = np.unique(np.stack(present, axis=1), axis=0, return_inverse=True)
+    return labels.reshape(-1)
+
+
+def diagonal_blocks(a: Any) -> list[np.ndarray] | None:
+    """Index sets of the diagonal blocks of ``a`` up to a permutation, or None for one block."""
+    labels = block_labels(a)
+    return None if labels is None else _index_sets(labels)
+
+
+def _index_sets(labels: np.ndarray) -> list[np.ndarray]:
     order = np.argsort(labels, kind="stable")
     return np.split(order, np.cumsum(np.bincount(labels))[:-1])
 
 
-def block_eigvalsh(a: Any) -> Any:
+def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
     """Eigenvalues of a symmetric matrix, solved block by block where it is block-diagonal.
 
-    Exact: a block-diagonal matrix's spectrum is the union of its blocks' spectra.
+    Exact: a block-diagonal matrix's spectrum is the union of its blocks' spectra. ``blocks``
+    is :data:`DETECT` (from the zero pattern, :func:`block_labels`), block labels known in
+    advance (:func:`common_blocks`), or None for one block.
     """
-    blocks = diagonal_blocks(a)
-    if blocks is None:
+    labels = block_labels(a) if isinstance(blocks, str) and blocks == DETECT else blocks
+    if labels is None:
         return eigvalsh(a)
     xp = namespace(a)
     parts = []
-    for idx in blocks:
-        if is_torch(a):
+    for idx in _index_sets(np.asarray(labels)):
+        if len(idx) == 1:
+            parts.append(a[idx[0], idx[0]].reshape(1))
+        elif is_torch(a):
             idx = xp.as_tensor(idx, device=a.device)
-        sub = a[idx][:, idx]
-        parts.append(eigvalsh(sub) if len(idx) > 1 else sub.reshape(1))
+            parts.append(eigvalsh(a[idx][:, idx]))
+        else:
+            parts.append(eigvalsh(a[np.ix_(idx, idx)]))
     return xp.concatenate(parts) if not is_torch(a) else xp.cat(parts)
 
 
-def spectrum(a: Any) -> Any:
+def spectrum(a: Any, alpha: float = 1.0, blocks: Any = DETECT) -> Any:
     r"""Eigenvalues of a trace-normalised Gram matrix, cleaned of round-off.
 
     Uses an eigenvalues-only symmetric solver, block by block where the matrix is
-    block-diagonal up to a permutation (:func:`block_eigvalsh`). Eigenvalues below
-    :math:`n\,\varepsilon\,\lambda_{\max}` (negative round-off among them) are set to zero —
-    for :math:`\alpha < 1` round-off would otherwise dominate :math:`\sum\lambda^\alpha` — and
-    the rest are rescaled to sum to one.
+    block-diagonal up to a permutation (:func:`block_eigvalsh`; ``blocks`` as there). Negative
+    round-off is set to zero. For ``alpha < 1`` so are the eigenvalues below
+    :math:`n\,\varepsilon\,\lambda_{\max}` (method.md §1): there :math:`\lambda^\alpha \gg \lambda`
+    and round-off would dominate :math:`\sum\lambda^\alpha`. For ``alpha >= 1`` a round-off
+    eigenvalue contributes at most its own size, so the small eigenvalues are kept — zeroing
+    them would bias float32 spectra by up to a tenth of a bit near α = 1, where ε = 1.2e-7 puts
+    the threshold at 1e-4·λmax for n = 1000. The eigenvalues are then rescaled to sum to one.
     """
     xp = namespace(a)
-    lam = block_eigvalsh(a)
-    eps = float(np.finfo(str(lam.dtype).removeprefix("torch.")).eps)
-    floor = a.shape[0] * eps * lam.max()
-    if is_torch(lam):
-        floor = floor.detach()
+    lam = block_eigvalsh(a, blocks)
+    floor = 0.0
+    if alpha < 1:
+        eps = float(np.finfo(str(lam.dtype).removeprefix("torch.")).eps)
+        floor = a.shape[0] * eps * lam.max()
+        if is_torch(lam):
+            floor = floor.detach()
     lam = xp.where(lam > floor, lam, xp.zeros_like(lam))
     return lam / lam.sum()
 
@@ -168,16 +204,18 @@ def entropy_of_spectrum(lam: Any, alpha: float, weights: Any = None) -> Any:
     return xp.log1p(c * t) / ((1 - alpha) * math.log(2))
 
 
-def entropy_of_normalized(a: Any, alpha: float, method: Method = EXACT) -> Any:
+def entropy_of_normalized(a: Any, alpha: float, method: Method = EXACT,
+                          blocks: Any = DETECT) -> Any:
     r"""Rényi :math:`\alpha`-entropy in bits of a trace-normalised Gram matrix ``a``.
 
     :math:`\alpha = 2` uses :math:`-\log_2\lVert A\rVert_F^2` and no spectrum, whatever the method.
-    Other orders use the exact spectrum or an approximation (:mod:`~infoflow.measures.approximation`).
+    Other orders use the exact spectrum (solved on ``blocks``, see :func:`block_eigvalsh`) or an
+    approximation (:mod:`~infoflow.measures.approximation`).
     """
     if alpha == 2.0:
         return -namespace(a).log((a * a).sum()) / math.log(2)
     if isinstance(method, Exact):
-        return entropy_of_spectrum(spectrum(a), alpha)
+        return entropy_of_spectrum(spectrum(a, alpha, blocks), alpha)
     nodes, weights = approximate_spectrum(a, method)
     value = entropy_of_spectrum(nodes, alpha, weights)
     if is_torch(a):
