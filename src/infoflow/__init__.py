@@ -5,7 +5,7 @@ Layers, lowest first: :mod:`infoflow.measures` (pure estimators on Gram matrices
 """
 
 from infoflow._memory import MemoryBudgetError, set_memory_options
-from infoflow.kernels import gaussian_gram, kernel_width, label_gram
+from infoflow.kernels import gaussian_gram, joint_gaussian_gram, kernel_width, label_gram
 from infoflow.measures.approximation import Exact, Lanczos, Nystrom
 from infoflow.measures import (
     EntropyCache,
@@ -32,6 +32,7 @@ __all__ = [
     "dual_total_correlation",
     "gaussian_gram",
     "joint_entropy",
+    "joint_gaussian_gram",
     "kernel_width",
     "label_gram",
     "mutual_information",

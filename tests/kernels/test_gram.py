@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from infoflow import gaussian_gram, label_gram, renyi_entropy
+from infoflow import gaussian_gram, joint_gaussian_gram, label_gram, renyi_entropy
 
 
 def test_gaussian_gram_against_the_definition(rng):
@@ -85,3 +85,72 @@ def test_label_gram_bad_input(y, error, match):
 def test_gaussian_gram_bad_input(x, sigma, error, match):
     with pytest.raises(error, match=match):
         gaussian_gram(x, sigma)
+
+
+def test_joint_gaussian_gram_is_the_product_of_the_grams(rng):
+    maps = [rng.normal(size=(40, 3, 3)) for _ in range(5)]
+    sigmas = [0.7, 1.0, 2.5, 3.0, 1.3]
+    product = np.ones((40, 40))
+    for m, s in zip(maps, sigmas):
+        product *= gaussian_gram(m, s)
+    joint = joint_gaussian_gram(maps, sigmas)
+    np.testing.assert_allclose(joint, product, rtol=1e-13, atol=1e-300)
+    assert (joint == joint.T).all() and (np.diag(joint) == 1).all()
+    assert joint_gaussian_gram(maps[:1], sigmas[:1]).tolist() == gaussian_gram(maps[0], 0.7).tolist()
+
+
+def test_joint_gaussian_gram_in_torch_is_differentiable_and_float32_stays(rng):
+    maps = [torch.tensor(rng.normal(size=(12, 4)), requires_grad=True) for _ in range(3)]
+    joint = joint_gaussian_gram(maps, [1.0, 2.0, 0.5])
+    product = gaussian_gram(maps[0], 1.0) * gaussian_gram(maps[1], 2.0) * gaussian_gram(maps[2], 0.5)
+    torch.testing.assert_close(joint, product, rtol=1e-12, atol=1e-300)
+    (grad,) = torch.autograd.grad(joint.sum(), maps[1])
+    (expected,) = torch.autograd.grad(product.sum(), maps[1])
+    torch.testing.assert_close(grad, expected)
+    single = joint_gaussian_gram([m.detach().float() for m in maps], [1.0, 2.0, 0.5])
+    assert single.dtype == torch.float32
+
+
+def test_joint_gaussian_gram_falls_back_where_scaling_overflows_or_is_too_big(rng):
+    from infoflow import set_memory_options
+    from infoflow._memory import block_bytes
+
+    maps = [rng.normal(size=(10, 2)) for _ in range(2)]
+    tiny = joint_gaussian_gram(maps, [1e-310, 1.0])  # x / sigma overflows
+    np.testing.assert_array_equal(tiny, np.eye(10))
+    expected = gaussian_gram(maps[0], 1.0) * gaussian_gram(maps[1], 2.0)
+    old = block_bytes()
+    set_memory_options(block_bytes=100)  # the scaled data (10 x 4 x 8 bytes) no longer fits
+    try:
+        np.testing.assert_allclose(joint_gaussian_gram(maps, [1.0, 2.0]), expected, rtol=1e-14)
+    finally:
+        set_memory_options(block_bytes=old)
+
+
+@pytest.mark.parametrize(
+    ("variables", "sigmas", "error", "match"),
+    [
+        ([], [], ValueError, "non-empty sequence"),
+        (np.zeros((3, 2)), [1.0], ValueError, "non-empty sequence"),
+        ([np.zeros((3, 2))], 1.0, TypeError, "sequence of widths"),
+        ([np.zeros((3, 2))], [1.0, 2.0], ValueError, "one width per variable: got 2 for 1"),
+        ([np.zeros((3, 2)), np.zeros((4, 2))], [1.0, 1.0], ValueError, r"same number .* \[3, 4\]"),
+        ([np.zeros((3, 2)), np.zeros((3, 2))], [1.0, 0.0], ValueError, r"sigmas\[1\] must be"),
+        ([np.zeros((3, 2)), torch.zeros(3, 2)], [1.0, 1.0], TypeError, "not a mix"),
+        ([np.array([[0.0], [np.nan], [1.0]])], [1.0], ValueError, r"variables\[0\].*finite"),
+    ],
+)
+def test_joint_gaussian_gram_bad_input(variables, sigmas, error, match):
+    with pytest.raises(error, match=match):
+        joint_gaussian_gram(variables, sigmas)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_extreme_widths_give_the_limits_not_an_exception(rng, dtype):
+    x = np.concatenate([rng.normal(size=(5, 2)), np.zeros((2, 2))]).astype(dtype)
+    # sigma -> 0: only equal samples (the two zero rows, and each with itself) are similar
+    expected = (np.abs(x[:, None] - x[None]).sum(-1) == 0).astype(dtype)
+    np.testing.assert_array_equal(gaussian_gram(x, 1e-300), expected)
+    np.testing.assert_array_equal(gaussian_gram(torch.from_numpy(x), 1e-300).numpy(), expected)
+    # sigma -> infinity: every pair is similar
+    np.testing.assert_array_equal(gaussian_gram(x, 1e300), np.ones((7, 7), dtype))

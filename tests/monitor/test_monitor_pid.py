@@ -58,3 +58,24 @@ def test_pid_layers_must_be_measured_conv_layers(setup):
     with pytest.raises(ValueError, match=r"conv layer output \(n, C, H, W\)"):
         monitor.measure(0)
 
+
+
+def test_feature_map_mode_layer_gram_is_the_product_of_the_map_grams(setup):
+    """The information plane joins the maps in one Gram; the decomposition keeps them apart.
+    Both must describe the same layer."""
+    import numpy as np
+
+    from infoflow.monitor.layer_grams import layer_grams
+
+    model, x, y = setup
+    t = InformationMonitor(model, x, y).activations()["conv2"]
+    (joint,) = layer_grams(t, rule="silverman", conv_mode="feature_maps")
+    maps = feature_map_grams(t, rule="silverman", conv_mode="feature_maps")
+    np.testing.assert_allclose(joint, np.prod(maps, axis=0), rtol=1e-12, atol=1e-300)
+    plain = InformationMonitor(model, x, y, conv_mode="feature_maps").measure(0).values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SaturationWarning)
+        with_pid = InformationMonitor(model, x, y, conv_mode="feature_maps",
+                                      pid_layers=["conv2"]).measure(0).values
+    for quantity in ("I(X;T)", "I(T;Y)", "H(T)"):
+        assert with_pid[("conv2", quantity)] == pytest.approx(plain[("conv2", quantity)], abs=1e-9)

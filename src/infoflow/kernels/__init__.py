@@ -1,6 +1,12 @@
 """Gram matrices from data (Gaussian and delta kernels) and the rules for the kernel width."""
 
-from infoflow.kernels.gram import gaussian_gram, label_gram, squared_distances
+from infoflow.kernels.gram import (
+    gaussian_gram,
+    joint_gaussian_gram,
+    label_gram,
+    squared_distances,
+)
 from infoflow.kernels.width import DEFAULT_RULE, RULES, kernel_width
 
-__all__ = ["DEFAULT_RULE", "RULES", "gaussian_gram", "kernel_width", "label_gram", "squared_distances"]
+__all__ = ["DEFAULT_RULE", "RULES", "gaussian_gram", "joint_gaussian_gram",
+           "kernel_width", "label_gram", "squared_distances"]

@@ -6,11 +6,12 @@ the Gaussian Gram is differentiable in torch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from infoflow._array import as_float, float_dtype_of, flatten_samples, is_torch
+from infoflow._array import as_float, float_dtype_of, flatten_samples, is_torch, namespace
 from infoflow._memory import block_bytes, check_fits
 from infoflow._validation import check_array, check_samples, check_sigma
 
@@ -39,7 +40,26 @@ def squared_distances(x: Any, rows: slice | None = None) -> Any:
     return d2
 
 
-def _blocked_gaussian(flat: Any, sigma: float, rows_per_block: int) -> Any:
+def _exponent_factor(sigma: float, precision: str) -> float | None:
+    r""":math:`-1/(2\sigma^2)`, computed without overflow, or None when it exceeds the range of
+    ``precision`` (a width so small that only equal samples keep a non-zero kernel value)."""
+    factor = -(0.5 / sigma) / sigma  # sigma**2 would overflow (or underflow) for extreme widths
+    return factor if abs(factor) <= float(np.finfo(precision).max) else None
+
+
+def _kernel_of_distances(d2: Any, factor: float | None) -> Any:
+    """``exp(factor * d2)`` (in place for NumPy); for ``factor`` None the limit σ → 0:
+    1 where the distance is 0, else 0."""
+    if factor is None:
+        equal = d2 == 0
+        return equal.to(d2.dtype) if is_torch(d2) else equal.astype(d2.dtype)
+    if is_torch(d2):
+        return (d2 * factor).exp()
+    d2 *= factor
+    return np.exp(d2, out=d2)
+
+
+def _blocked_gaussian(flat: Any, factor: float | None, rows_per_block: int) -> Any:
     """The Gaussian Gram built in row blocks: each block computes its columns from its own
     first row on, and the lower triangle is mirrored from the upper, so the result is exactly
     symmetric while temporaries stay at ``rows_per_block`` × n."""
@@ -53,14 +73,12 @@ def _blocked_gaussian(flat: Any, sigma: float, rows_per_block: int) -> Any:
     for start in range(0, n, rows_per_block):
         block = slice(start, min(start + rows_per_block, n))
         d2 = squared_distances(flat, rows=block)[:, start:]
-        values = d2 / (-2 * sigma**2)
+        values = _kernel_of_distances(d2, factor)
         size = block.stop - start
         if is_torch(values):
-            values = values.exp()
             square = values[:, :size]
             values = torch.cat([(square + square.T) / 2, values[:, size:]], 1)
         else:
-            np.exp(values, out=values)
             square = values[:, :size]
             values[:, :size] = (square + square.T) / 2
         out[block, start:] = values
@@ -109,13 +127,83 @@ def gaussian_gram(x: Any, sigma: float | str) -> Any:
     flat = as_float(flatten_samples(x), float_dtype_of(x))
     n, itemsize = flat.shape[0], flat.element_size() if is_torch(flat) else flat.itemsize
     check_fits(n, 2, itemsize, "a Gram matrix", getattr(flat, "device", None))
+    factor = _exponent_factor(sigma, float_dtype_of(flat))
     if n * n * itemsize > block_bytes():
-        return _blocked_gaussian(flat, sigma, max(1, block_bytes() // (n * itemsize)))
-    d2 = squared_distances(flat)
-    if is_torch(d2):
-        return (d2 / (-2 * sigma**2)).exp()
-    d2 *= -1 / (2 * sigma**2)
-    return np.exp(d2, out=d2)
+        return _blocked_gaussian(flat, factor, max(1, block_bytes() // (n * itemsize)))
+    return _kernel_of_distances(squared_distances(flat), factor)
+
+
+def joint_gaussian_gram(variables: Sequence[Any], sigmas: Sequence[float]) -> Any:
+    r"""The Hadamard product :math:`K_1 \circ \cdots \circ K_L` of several variables' Gaussian Grams.
+
+    Since :math:`\prod_l \exp(-d_l^2/2\sigma_l^2) = \exp(-\sum_l d_l^2/2\sigma_l^2)`, the product is
+    one Gaussian Gram (width 1) of the variables scaled by :math:`1/\sigma_l` and set side by side:
+    one matrix product and one exponential instead of L of each and L − 1 products. This is the
+    joint Gram of a conv layer as its C feature maps, each with its own width (method.md §2–3),
+    and is what :class:`~infoflow.EntropyCache` would form from the L Grams, to round-off.
+
+    Parameters
+    ----------
+    variables : sequence of arrays or tensors of shape (n, ...)
+        The variables (e.g. ``[t[:, c] for c in range(C)]``), same n, all NumPy or all torch.
+    sigmas : sequence of float
+        One width per variable, finite and > 0.
+
+    Returns
+    -------
+    array or tensor of shape (n, n)
+        As :func:`gaussian_gram` returns (kind, device, precision — the widest of the
+        variables' — differentiable in torch, blocked and memory-checked). When the scaled
+        variables would not fit in one block, or overflow (a width near the smallest float),
+        the L Grams are built one at a time and multiplied instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from infoflow import gaussian_gram, joint_gaussian_gram
+    >>> a, b = np.array([[0.0], [1.0]]), np.array([[0.0], [2.0]])
+    >>> bool(np.allclose(joint_gaussian_gram([a, b], [1.0, 2.0]),
+    ...                  gaussian_gram(a, 1.0) * gaussian_gram(b, 2.0)))
+    True
+    """
+    if isinstance(variables, (str, bytes)) or not isinstance(variables, Sequence) or not variables:
+        raise ValueError("variables must be a non-empty sequence of arrays of shape (n, ...)")
+    if isinstance(sigmas, (str, bytes)) or not isinstance(sigmas, Sequence):
+        raise TypeError(f"sigmas must be a sequence of widths, got {type(sigmas).__name__}")
+    if len(sigmas) != len(variables):
+        raise ValueError(
+            f"sigmas must give one width per variable: got {len(sigmas)} for {len(variables)}"
+        )
+    xs = [check_samples(v, f"variables[{i}]") for i, v in enumerate(variables)]
+    widths = [check_sigma(s, f"sigmas[{i}]") for i, s in enumerate(sigmas)]
+    if len({is_torch(x) for x in xs}) > 1:
+        raise TypeError("variables must be all NumPy arrays or all torch tensors, not a mix")
+    sizes = {x.shape[0] for x in xs}
+    if len(sizes) > 1:
+        raise ValueError(f"variables must have the same number of samples n, got {sorted(sizes)}")
+    precision = "float64" if "float64" in {float_dtype_of(x) for x in xs} else "float32"
+    flats = [as_float(flatten_samples(x), precision) for x in xs]
+    n, itemsize = flats[0].shape[0], 8 if precision == "float64" else 4
+    width = sum(f.shape[1] for f in flats)
+    if len(flats) > 1 and n * width * itemsize <= block_bytes():
+        xp = namespace(flats[0])
+        if is_torch(flats[0]):
+            z = xp.cat([f / s for f, s in zip(flats, widths)], 1)
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                z = xp.concatenate([f / s for f, s in zip(flats, widths)], 1)
+        plain = z.detach() if is_torch(z) else z
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = bool(xp.isfinite(plain.sum()))
+        if finite:
+            return gaussian_gram(z, 1.0)
+    k = gaussian_gram(flats[0], widths[0])
+    for f, s in zip(flats[1:], widths[1:]):
+        if is_torch(k):
+            k = k * gaussian_gram(f, s)
+        else:
+            k *= gaussian_gram(f, s)
+    return k
 
 
 def _as_label_vector(y: Any) -> Any:

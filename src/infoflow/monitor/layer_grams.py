@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from infoflow.kernels import gaussian_gram, kernel_width
+from infoflow.kernels import gaussian_gram, joint_gaussian_gram, kernel_width
 
 #: Layer-kernel modes.
 CONV_MODES = ("feature_maps", "tensor")
@@ -36,12 +36,16 @@ def variables_of(t: Any, conv_mode: str) -> list[Any]:
     return [t]
 
 
-def gram_with_rule(v: Any, rule: str, target: Any = None) -> Any:
-    """Gaussian Gram of one variable with σ from ``rule`` (dead, constant maps allowed)."""
+def width_with_rule(v: Any, rule: str, target: Any = None) -> float:
+    """σ of one variable from ``rule`` (dead, constant maps allowed)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="x is constant", category=RuntimeWarning)
-        sigma = kernel_width(v, rule, target=target if rule == "alignment" else None)
-    return gaussian_gram(v, sigma)
+        return kernel_width(v, rule, target=target if rule == "alignment" else None)
+
+
+def gram_with_rule(v: Any, rule: str, target: Any = None) -> Any:
+    """Gaussian Gram of one variable with σ from ``rule`` (dead, constant maps allowed)."""
+    return gaussian_gram(v, width_with_rule(v, rule, target))
 
 
 def feature_map_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> list[Any]:
@@ -61,20 +65,23 @@ def feature_map_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) 
     if isinstance(target, torch.Tensor) and isinstance(t, np.ndarray):
         target = target.cpu().numpy()
     if conv_mode == "feature_maps":
-        return layer_grams(t, rule=rule, conv_mode=conv_mode, target=target)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="x is constant", category=RuntimeWarning)
-        sigma = kernel_width(t, rule, target=target if rule == "alignment" else None)
+        return [gram_with_rule(v, rule, target) for v in variables_of(t, conv_mode)]
+    sigma = width_with_rule(t, rule, target)
     return [gaussian_gram(t[:, c], sigma) for c in range(t.shape[1])]
 
 
 def layer_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> list[Any]:
-    """The Gram matrices (n, n) of a layer's variables under a width rule and a mode.
+    """The layer's Gram matrix (n, n) under a width rule and a mode, as a one-item list.
 
+    In ``"feature_maps"`` mode a conv layer's C maps, each with its own width, are joined in
+    one :func:`~infoflow.joint_gaussian_gram` — their Hadamard product, built as one Gram.
     ``target`` is the label Gram, needed by the ``"alignment"`` rule.
     """
     if isinstance(t, torch.Tensor):
         t = estimator_array(t)
     if isinstance(target, torch.Tensor) and isinstance(t, np.ndarray):
         target = target.cpu().numpy()
-    return [gram_with_rule(v, rule, target) for v in variables_of(t, conv_mode)]
+    variables = variables_of(t, conv_mode)
+    if len(variables) == 1:
+        return [gram_with_rule(variables[0], rule, target)]
+    return [joint_gaussian_gram(variables, [width_with_rule(v, rule, target) for v in variables])]
