@@ -26,3 +26,25 @@ def test_cuda_gradients():
     x = torch.randn(50, 3, device="cuda", dtype=torch.float64, requires_grad=True)
     renyi_entropy(gaussian_gram(x, 1.0)).backward()
     assert torch.isfinite(x.grad).all()
+
+
+def test_monitor_on_a_cuda_model_agrees_with_cpu():
+    import warnings
+
+    from infoflow.data import load_digits
+    from infoflow.models import LeNet5
+    from infoflow.monitor import InformationMonitor
+
+    images, labels = load_digits()
+    torch.manual_seed(0)
+    model = LeNet5(1, 8, filters=(3, 4)).double()
+    x = torch.tensor(images[:120], dtype=torch.float64)
+    options = dict(conv_mode="feature_maps", pid_layers=["conv2"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cpu = InformationMonitor(model, x, labels[:120], **options).measure(0).values
+        gpu_monitor = InformationMonitor(model.cuda(), x, labels[:120], **options)
+        gpu = gpu_monitor.measure(0).values
+    assert gpu_monitor._y_gram.device.type == "cuda"
+    for key, value in cpu.items():
+        assert gpu[key] == pytest.approx(value, abs=1e-7, nan_ok=True), key

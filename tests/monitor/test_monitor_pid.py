@@ -79,3 +79,31 @@ def test_feature_map_mode_layer_gram_is_the_product_of_the_map_grams(setup):
                                       pid_layers=["conv2"]).measure(0).values
     for quantity in ("I(X;T)", "I(T;Y)", "H(T)"):
         assert with_pid[("conv2", quantity)] == pytest.approx(plain[("conv2", quantity)], abs=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["feature_maps", "tensor"])
+def test_accelerator_path_keeps_every_gram_in_torch_and_agrees(setup, mode, monkeypatch):
+    """On an accelerator the estimators run in torch on the model's device. Forcing that path on
+    the CPU checks that the label, input and layer Grams are all of one kind (no NumPy/torch mix)
+    and give the NumPy path's numbers; tests/test_gpu.py runs it on CUDA where one exists."""
+    import importlib
+
+    from infoflow.monitor import dpi_sensitivity
+
+    lg = importlib.import_module("infoflow.monitor.layer_grams")  # the module, not the function
+
+    model, x, y = setup
+    options = dict(conv_mode=mode, rule="alignment", pid_layers=["conv2"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SaturationWarning)
+        numpy_values = InformationMonitor(model, x, y, **options).measure(0).values
+        numpy_rows = dpi_sensitivity(x, y, InformationMonitor(model, x, y).activations())
+        monkeypatch.setattr(lg, "uses_numpy", lambda device: False)
+        monitor = InformationMonitor(model, x, y, **options)
+        torch_values = monitor.measure(0).values
+        torch_rows = dpi_sensitivity(x, y, monitor.activations())
+    assert isinstance(monitor._y_gram, torch.Tensor)
+    assert torch_values.keys() == numpy_values.keys()
+    for key, value in numpy_values.items():
+        assert torch_values[key] == pytest.approx(value, abs=1e-8, nan_ok=True), key
+    assert torch_rows == numpy_rows

@@ -20,11 +20,26 @@ from infoflow.kernels import gaussian_gram, joint_gaussian_gram, kernel_width
 CONV_MODES = ("feature_maps", "tensor")
 
 
-def estimator_array(t: torch.Tensor) -> Any:
-    """float64 data for the estimators: NumPy on the CPU (its eigensolver is faster there),
-    a torch tensor on an accelerator."""
-    t = t.detach().to(torch.float64)
-    return t.numpy() if t.device.type == "cpu" else t
+def uses_numpy(device: torch.device) -> bool:
+    """Whether the estimators run in NumPy for data on ``device``: on the CPU, where SciPy's
+    eigensolver is faster than torch's; on an accelerator they run in torch, on the device."""
+    return device.type == "cpu"
+
+
+def estimator_array(t: torch.Tensor, device: Any = None) -> Any:
+    """float64 data for the estimators on ``device`` (default: ``t``'s own): a NumPy array on
+    the CPU, a torch tensor on an accelerator (:func:`uses_numpy`)."""
+    device = t.device if device is None else torch.device(device)
+    t = t.detach().to(device=device, dtype=torch.float64)
+    return t.cpu().numpy() if uses_numpy(device) else t
+
+
+def estimator_labels(labels: Any, device: Any) -> Any:
+    """Integer labels in the kind :func:`estimator_array` gives for ``device``, so that the label
+    Gram and the layers' Grams can be multiplied."""
+    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    device = torch.device(device)
+    return y if uses_numpy(device) else torch.as_tensor(y, device=device)
 
 
 def variables_of(t: Any, conv_mode: str) -> list[Any]:

@@ -36,6 +36,7 @@ from infoflow.monitor.information_plane import information_plane, probe_cache
 from infoflow.monitor.layer_grams import (
     CONV_MODES,
     estimator_array,
+    estimator_labels,
     feature_map_grams,
     gram_with_rule,
     layer_grams,
@@ -62,6 +63,11 @@ class Checkpoint:
             {"step": self.step, "epoch": self.epoch, "layer": layer, "quantity": q, "value": v}
             for (layer, q), v in self.values.items()
         ]
+
+
+def _model_device(model: torch.nn.Module) -> torch.device:
+    """Where the model computes (its first parameter's device; the CPU for a parameterless one)."""
+    return next(iter(model.parameters()), torch.empty(0)).device
 
 
 def _probe_labels(labels: Any, n: int) -> np.ndarray:
@@ -148,8 +154,12 @@ class InformationMonitor:
         self.dpi_tolerance, self.saturation, self.batch_size = dpi_tolerance, saturation, batch_size
         self.checkpoints: list[Checkpoint] = []
         self._warned: set[str] = set()
-        self._y_gram = label_gram(self.labels)
-        x_gram = gram_with_rule(estimator_array(inputs.reshape(len(inputs), -1)), rule, self._y_gram)
+        # every Gram lives where the activations are computed: the model's device at the start
+        self._device = _model_device(model)
+        self._y_gram = label_gram(estimator_labels(self.labels, self._device))
+        x_gram = gram_with_rule(
+            estimator_array(inputs.reshape(len(inputs), -1), self._device), rule, self._y_gram
+        )
         self._probe = probe_cache(x_gram, self._y_gram, alpha=self.alpha, dtype=self.dtype,
                                   method=method)
         self.method = self._probe.method
@@ -161,9 +171,9 @@ class InformationMonitor:
 
     def activations(self) -> dict[str, torch.Tensor]:
         """The chosen layers' outputs on the probe set, with hooks scoped to this call."""
-        device = next(iter(self.model.parameters()), torch.empty(0)).device
         return capture_activations(
-            self.model, self.inputs.to(device), self.layers, batch_size=self.batch_size
+            self.model, self.inputs.to(_model_device(self.model)), self.layers,
+            batch_size=self.batch_size,
         )
 
     def measure(self, step: int, *, epoch: int | None = None) -> Checkpoint:
@@ -171,7 +181,8 @@ class InformationMonitor:
         acts = self.activations()
         grams = {
             name: (feature_map_grams if name in self.pid_layers else layer_grams)(
-                acts[name], rule=self.rule, conv_mode=self.conv_mode, target=self._y_gram
+                estimator_array(acts[name], self._device), rule=self.rule,
+                conv_mode=self.conv_mode, target=self._y_gram,
             )
             for name in self.layers
         }

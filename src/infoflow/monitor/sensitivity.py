@@ -15,7 +15,13 @@ import torch
 from infoflow.kernels import RULES, label_gram
 from infoflow.monitor.dpi import DPI_TOLERANCE, check_dpi
 from infoflow.monitor.information_plane import information_plane, probe_cache
-from infoflow.monitor.layer_grams import CONV_MODES, estimator_array, gram_with_rule, layer_grams
+from infoflow.monitor.layer_grams import (
+    CONV_MODES,
+    estimator_array,
+    estimator_labels,
+    gram_with_rule,
+    layer_grams,
+)
 
 
 def dpi_sensitivity(
@@ -35,15 +41,17 @@ def dpi_sensitivity(
     ``activations`` maps layer names, in network order, to their outputs on ``inputs``.
     """
     layers = list(activations)
-    y_gram = label_gram(labels.cpu().numpy() if isinstance(labels, torch.Tensor) else labels)
-    x = estimator_array(inputs.reshape(len(inputs), -1))
+    device = next(iter(activations.values())).device  # every Gram where the activations are
+    y_gram = label_gram(estimator_labels(labels, device))
+    x = estimator_array(inputs.reshape(len(inputs), -1), device)
     rows = []
     for rule in rules:
         probe = probe_cache(gram_with_rule(x, rule, y_gram), y_gram, alpha=alpha, dtype=dtype,
                             method=method)
         for mode in conv_modes:
             grams = {
-                name: layer_grams(t, rule=rule, conv_mode=mode, target=y_gram)
+                name: layer_grams(estimator_array(t, device), rule=rule, conv_mode=mode,
+                                  target=y_gram)
                 for name, t in activations.items()
             }
             verdict = check_dpi(information_plane(probe, grams), layers, tolerance=tolerance)
