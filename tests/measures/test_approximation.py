@@ -57,7 +57,22 @@ def test_weights_sum_to_n_and_nodes_to_the_trace(clustered):
     assert weights.sum() == pytest.approx(len(k))
     assert (weights * nodes).sum() == pytest.approx(1.0, abs=1e-9)
     nodes, weights = approximate_spectrum(a, Lanczos())
-    assert (weights * nodes).sum() == pytest.approx(1.0, abs=0.02)  # stochastic trace
+    assert weights.sum() == pytest.approx(len(k), rel=0.05)  # stochastic count
+    assert (weights * nodes).sum() == pytest.approx(1.0, abs=1e-9)  # the tail's trace is matched
+
+
+def test_lanczos_error_over_seeds_on_a_flat_spectrum():
+    """Near alpha = 1 the tail's Hutchinson error in sum(lambda log lambda) follows its error in the
+    trace; matching the known trace (a ratio estimator) keeps every seed close, where the plain
+    estimate was up to ~0.2 bits off on this kind of data."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(800, 10))
+    k = gaussian_gram(x, kernel_width(x))
+    exact = renyi_entropy(k, alpha=1.01)
+    errors = [renyi_entropy(k, alpha=1.01, method=Lanczos(rank=32, seed=seed)) - exact
+              for seed in range(8)]
+    assert max(abs(e) for e in errors) < 0.06
+    assert math.sqrt(np.mean(np.square(errors))) < 0.03
 
 
 def test_seeds_make_results_reproducible(clustered):
