@@ -13,17 +13,17 @@ spectra and with the Lanczos approximation, against the naive float64 reference.
 
 Times are the best of 3 calls (of 2 for exact float64, of 1 for exact at n = 8000).
 
-Run: ``python benchmarks/bench_scale.py [--sizes 1000 2000 4000 8000]`` (about 6 minutes on 2 cores).
+Run: ``python benchmarks/bench_scale.py [--sizes 1000 2000 4000 8000]`` (about 8 minutes on
+2 cores).
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import sys
 import tempfile
-import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -57,16 +57,6 @@ def trained_activations() -> np.ndarray:
     return acts.double().numpy()
 
 
-def timed(fn, repeats: int = 1):
-    """Best time of ``repeats`` calls (this machine's timings vary by ~15 % run to run)."""
-    best, value = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, value
-
-
 #: Seeds over which a random method's error is measured (the table prints the largest and the RMS).
 SEEDS = 5
 
@@ -84,13 +74,14 @@ def scale_table(sizes: list[int]) -> None:
         }
         for name, x in data.items():
             k = gaussian_gram(x, kernel_width(x))
-            t_exact, exact = timed(lambda: renyi_entropy(k, alpha=1.01), 2 if n <= 4000 else 1)
+            t_exact, exact = ip.timed(lambda: renyi_entropy(k, alpha=1.01), 2 if n <= 4000 else 1)
             exact2 = renyi_entropy(k, alpha=2)
             print(f"{name:<7}{n:>6}  {'exact float64':<17}{t_exact:>9.3f}{1:>10.1f}"
                   f"{'(S=' + format(exact, '.3f') + ')':>12}{'':>10}")
             for label, options in METHODS.items():
                 cheap = n <= 4000 or options["method"] != "exact"
-                t, value = timed(lambda: renyi_entropy(k, alpha=1.01, **options), 3 if cheap else 1)
+                t, value = ip.timed(lambda: renyi_entropy(k, alpha=1.01, **options),
+                                    3 if cheap else 1)
                 value2 = renyi_entropy(k, alpha=2, **options)
                 errors = [value - exact]
                 if options["method"] != "exact":  # a random method: its error over SEEDS seeds

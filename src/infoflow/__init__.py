@@ -6,7 +6,6 @@ Layers, lowest first: :mod:`infoflow.measures` (pure estimators on Gram matrices
 
 from infoflow._memory import MemoryBudgetError, set_memory_options
 from infoflow.kernels import gaussian_gram, joint_gaussian_gram, kernel_width, label_gram
-from infoflow.measures.approximation import Exact, Lanczos, Nystrom
 from infoflow.measures import (
     EntropyCache,
     conditional_entropy,
@@ -17,6 +16,7 @@ from infoflow.measures import (
     renyi_entropy,
     total_correlation,
 )
+from infoflow.measures.approximation import Exact, Lanczos, Nystrom
 
 __version__ = "0.1.0"
 

@@ -39,7 +39,8 @@ def test_singleton_classes_are_one_by_one_blocks():
 
 def test_float32_spectra_keep_small_eigenvalues_for_alpha_at_least_one(rng):
     """A smooth, low-dimensional kernel has most eigenvalues below n·eps32·lambda_max; dropping
-    them (as is right for alpha < 1) biased float32 entropies at alpha = 1.01 by ~0.006 bits here."""
+    them (as is right for alpha < 1) biased float32 entropies at alpha = 1.01 by ~0.006 bits
+    here."""
     from infoflow import renyi_entropy
     from infoflow.measures.spectrum import spectrum
 

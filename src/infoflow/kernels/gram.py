@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from infoflow._array import as_float, float_dtype_of, flatten_samples, is_torch, namespace
+from infoflow._array import as_float, flatten_samples, float_dtype_of, is_torch, namespace
 from infoflow._memory import block_bytes, check_fits
 from infoflow._validation import check_array, check_samples, check_sigma
 
@@ -134,7 +134,7 @@ def gaussian_gram(x: Any, sigma: float | str) -> Any:
 
 
 def joint_gaussian_gram(variables: Sequence[Any], sigmas: Sequence[float]) -> Any:
-    r"""The Hadamard product :math:`K_1 \circ \cdots \circ K_L` of several variables' Gaussian Grams.
+    r"""The Hadamard product :math:`K_1 \circ \cdots \circ K_L` of several variables' Gaussians.
 
     Since :math:`\prod_l \exp(-d_l^2/2\sigma_l^2) = \exp(-\sum_l d_l^2/2\sigma_l^2)`, the product is
     one Gaussian Gram (width 1) of the variables scaled by :math:`1/\sigma_l` and set side by side:

@@ -9,9 +9,9 @@ no spectrum at all).
 
 ``Nystrom(rank)``
     Randomised range finder with ``power_iterations`` (Halko, Martinsson & Tropp 2011): the top
-    ``rank`` Ritz values of A, plus the remaining trace :math:`\operatorname{tr}A - \sum\theta` spread evenly over
-    the other n − rank eigenvalues. Accurate when the spectrum decays fast (Gaussian Grams of
-    structured data); biased towards higher entropy when it does not.
+    ``rank`` Ritz values of A, plus the remaining trace :math:`\operatorname{tr}A - \sum\theta`
+    spread evenly over the other n − rank eigenvalues. Accurate when the spectrum decays fast
+    (Gaussian Grams of structured data); biased towards higher entropy when it does not.
 
 ``Lanczos(rank, probes, steps)``
     Deflated stochastic Lanczos quadrature (Ubaru, Chen & Saad 2017, with the deflation of
