@@ -105,12 +105,6 @@ def common_blocks(labelings: Sequence[np.ndarray | None]) -> np.ndarray | None:
     return labels.reshape(-1)
 
 
-def diagonal_blocks(a: Any) -> list[np.ndarray] | None:
-    """Index sets of the diagonal blocks of ``a`` up to a permutation, or None for one block."""
-    labels = block_labels(a)
-    return None if labels is None else _index_sets(labels)
-
-
 def _index_sets(labels: np.ndarray) -> list[np.ndarray]:
     order = np.argsort(labels, kind="stable")
     return np.split(order, np.cumsum(np.bincount(labels))[:-1])
