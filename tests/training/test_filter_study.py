@@ -7,7 +7,9 @@ import warnings
 
 import pytest
 
-from infoflow.training import RunConfig, RunFolder
+from infoflow.reporting.study_plots import write_study_plot
+from infoflow.storage import RunFolder
+from infoflow.training import RunConfig
 from infoflow.training.filter_study import FilterStudyConfig, run_filter_study
 
 BASE = dict(epochs=1, batch_size=256, probe_size=40, conv_mode="feature_maps",
@@ -18,7 +20,9 @@ def study(path, **kwargs):
     config = FilterStudyConfig(counts=(2, 3), seeds=(0,), base=RunConfig(**BASE), **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return run_filter_study(config, path)
+        run_filter_study(config, path)
+    write_study_plot(path)
+    return path
 
 
 def results(path):

@@ -8,7 +8,8 @@ import warnings
 
 import pytest
 
-from infoflow.training import RunConfig, RunFolder, Trainer
+from infoflow.storage import RunFolder
+from infoflow.training import RunConfig, Trainer
 
 TINY = dict(epochs=2, batch_size=128, probe_size=60, measure_every=4, filters=[2, 3])
 

@@ -135,7 +135,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _summary(path: Path) -> None:
     from infoflow.reporting import load_records
-    from infoflow.training import RunFolder
+    from infoflow.storage import RunFolder
 
     records = load_records(RunFolder(path))
     shares = records.shares

@@ -75,6 +75,9 @@ def filters_command(args: argparse.Namespace) -> int:
             return 130
         finally:
             bar.close()
+    from infoflow.reporting.study_plots import write_study_plot
+
+    write_study_plot(path)
     _print_table(path)
     print(f"plot: {path / 'plots' / 'filter_study.png'}")
     return 0

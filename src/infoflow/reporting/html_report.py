@@ -11,7 +11,7 @@ from pathlib import Path
 from infoflow.monitor.information_plane import PID_QUANTITIES
 from infoflow.reporting.plots import FIGURES
 from infoflow.reporting.records import RunRecords, load_records
-from infoflow.training.run_folder import RunFolder
+from infoflow.storage.run_folder import RunFolder
 
 
 def _table(rows: list[dict], columns: list[str]) -> str:

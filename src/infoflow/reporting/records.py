@@ -9,7 +9,7 @@ import numpy as np
 
 from infoflow.monitor import DPIVerdict, check_dpi, dpi_shares
 from infoflow.monitor.information_plane import map_quantity
-from infoflow.training.run_folder import RunFolder, read_rows
+from infoflow.storage.run_folder import RunFolder, read_rows
 
 
 @dataclass

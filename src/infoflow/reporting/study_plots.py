@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from infoflow.training.run_folder import read_rows
+from infoflow.storage.run_folder import read_rows
 
 PANELS = (
     ("test_accuracy", "final test accuracy"),

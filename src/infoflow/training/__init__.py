@@ -1,7 +1,6 @@
 """Training runs with information-flow measurement: configuration, run folder, trainer."""
 
 from infoflow.training.config import RunConfig
-from infoflow.training.run_folder import RunFolder
 from infoflow.training.trainer import Trainer
 
-__all__ = ["RunConfig", "RunFolder", "Trainer"]
+__all__ = ["RunConfig", "Trainer"]

@@ -9,9 +9,9 @@ synergy (method.md §6) — the paper expects more filters to bring more redunda
 Study folder::
 
     study.json     the study's configuration
-    runs/c{count}-s{seed}/   one run folder each (see run_folder.py)
+    runs/c{count}-s{seed}/   one run folder each (see :mod:`infoflow.storage.run_folder`)
     results.csv    count, seed and the final quantities, one row per run
-    plots/filter_study.png
+    plots/filter_study.png   drawn by :func:`infoflow.reporting.study_plots.write_study_plot`
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infoflow.storage.run_folder import RunFolder, append_rows
 from infoflow.training.config import RunConfig
-from infoflow.training.run_folder import RunFolder, append_rows
 from infoflow.training.trainer import Trainer
 
 RESULT_FIELDS = ("count", "seed", "test_accuracy", "I(T;Y)", "RST", "RST/I", "WNI",
@@ -140,8 +140,5 @@ def run_filter_study(
     results_file.unlink(missing_ok=True)
     append_rows(results_file, RESULT_FIELDS,
                 [{k: r[k] for k in RESULT_FIELDS} for r in results])
-    from infoflow.reporting.study_plots import write_study_plot
-
-    write_study_plot(path)
     return path
 

@@ -22,7 +22,7 @@ from infoflow.data import Dataset, load_dataset
 from infoflow.models import build_model
 from infoflow.monitor import Checkpoint, InformationMonitor, dpi_sensitivity
 from infoflow.training.config import RunConfig
-from infoflow.training.run_folder import SENSITIVITY_FIELDS, RunFolder, append_rows
+from infoflow.storage.run_folder import SENSITIVITY_FIELDS, RunFolder, append_rows
 
 
 def _optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
