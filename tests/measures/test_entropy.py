@@ -1,4 +1,4 @@
-"""Closed forms and facts of method.md §1–2 for renyi_entropy and joint_entropy."""
+"""Closed forms and facts of docs/method.md §1–2 for renyi_entropy and joint_entropy."""
 
 from __future__ import annotations
 

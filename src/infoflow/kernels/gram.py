@@ -139,7 +139,7 @@ def joint_gaussian_gram(variables: Sequence[Any], sigmas: Sequence[float]) -> An
     Since :math:`\prod_l \exp(-d_l^2/2\sigma_l^2) = \exp(-\sum_l d_l^2/2\sigma_l^2)`, the product is
     one Gaussian Gram (width 1) of the variables scaled by :math:`1/\sigma_l` and set side by side:
     one matrix product and one exponential instead of L of each and L − 1 products. This is the
-    joint Gram of a conv layer as its C feature maps, each with its own width (method.md §2–3),
+    joint Gram of a conv layer as its C feature maps, each with its own width (docs/method.md §2–3),
     and is what :class:`~infoflow.EntropyCache` would form from the L Grams, to round-off.
 
     Parameters
@@ -234,7 +234,7 @@ def label_gram(y: Any) -> Any:
 
     The eigenvalues of its normalised form are exactly the class proportions, so its
     matrix-based entropy is the Rényi entropy of the empirical label distribution
-    (method.md §1). A Gaussian kernel on one-hot labels tends to it as :math:`\sigma\to 0`.
+    (docs/method.md §1). A Gaussian kernel on one-hot labels tends to it as :math:`\sigma\to 0`.
 
     Parameters
     ----------

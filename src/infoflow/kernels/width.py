@@ -1,4 +1,4 @@
-r"""Kernel width rules: how σ of the Gaussian kernel is chosen (method.md §4).
+r"""Kernel width rules: how σ of the Gaussian kernel is chosen (docs/method.md §4).
 
 Every matrix-based quantity depends on σ, and the literature uses several rules; whether the
 data-processing inequalities hold on real activations depends on the choice. infoflow never

@@ -4,7 +4,7 @@ Every method returns the spectrum of a trace-normalised Gram matrix A as *weight
 :math:`(\theta_j, w_j)` with :math:`\sum_i g(\lambda_i) \approx \sum_j w_j\, g(\theta_j)` for the
 functions g the entropy needs (:math:`g(0) = 0`). The exact spectrum is the special case
 :math:`\theta = \lambda`, :math:`w = 1`, so one entropy formula — the well-conditioned form of
-method.md §7 near α = 1 — serves every method, and α = 2 stays exact (:math:`\lVert A\rVert_F^2`,
+docs/method.md §7 near α = 1 — serves every method, and α = 2 stays exact (:math:`\lVert A\rVert_F^2`,
 no spectrum at all).
 
 ``Nystrom(rank)``

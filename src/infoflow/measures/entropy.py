@@ -1,4 +1,4 @@
-r"""Matrix-based Rényi entropy of one variable and the joint entropy of several (method.md §1–2).
+r"""Matrix-based Rényi entropy of one variable and the joint entropy of several (docs/method.md §1–2).
 
 References
 ----------

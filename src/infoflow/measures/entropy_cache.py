@@ -1,4 +1,4 @@
-r"""Entropies of named variables and of their unions, each computed once (method.md §7).
+r"""Entropies of named variables and of their unions, each computed once (docs/method.md §7).
 
 Every information quantity is a signed sum of joint entropies of sets of variables. When many
 quantities share variables — I(X;T) and I(T;Y) for every layer share S(X), S(Y) and each S(T) —

@@ -1,4 +1,4 @@
-r"""Mutual information, conditional entropy and multivariate correlations (method.md §2).
+r"""Mutual information, conditional entropy and multivariate correlations (docs/method.md §2).
 
 Every function takes Gram matrices (need not be normalised) and returns bits. An argument that
 is a sequence of Gram matrices (or a (L, n, n) stack) is a *set* of variables, joined by the

@@ -1,4 +1,4 @@
-r"""From Gram matrices to the Rényi entropy of their normalised spectrum (method.md §1, §2, §7).
+r"""From Gram matrices to the Rényi entropy of their normalised spectrum (docs/method.md §1, §2, §7).
 
 The pieces every estimator shares:
 
@@ -8,7 +8,7 @@ The pieces every estimator shares:
 * :func:`spectrum` — the eigenvalues of :math:`A`, eigenvalues only, round-off cleaned;
 * :func:`entropy_of_spectrum` and :func:`entropy_of_normalized` — :math:`S_\alpha` in bits.
 
-Numerics (method.md §7). Near :math:`\alpha = 1` the textbook form
+Numerics (docs/method.md §7). Near :math:`\alpha = 1` the textbook form
 :math:`\log_2(\sum\lambda^\alpha)/(1-\alpha)` multiplies the relative error of
 :math:`\sum\lambda^\alpha` by :math:`1/(|1-\alpha|\ln 2)` (144 bits per unit at
 :math:`\alpha = 1.01`). We therefore compute
@@ -55,7 +55,7 @@ def unit_diagonal(k: Any) -> Any:
 def unit_product(grams: Sequence[Any], precision: str = "float64") -> Any:
     r"""The Hadamard product of Gram matrices each scaled to a unit diagonal, symmetrised.
 
-    Dividing it by ``n`` gives the normalised joint Gram matrix of method.md §2,
+    Dividing it by ``n`` gives the normalised joint Gram matrix of docs/method.md §2,
     :math:`(A_1\circ\cdots\circ A_L)/\operatorname{tr}(A_1\circ\cdots\circ A_L)`. Scaling each
     factor first means the product never underflows by :math:`n^{-L}`. Torch products are
     symmetrised so that gradients flow through both triangles. A product of unit
@@ -139,7 +139,7 @@ def spectrum(a: Any, alpha: float = 1.0, blocks: Any = DETECT) -> Any:
     Uses an eigenvalues-only symmetric solver, block by block where the matrix is
     block-diagonal up to a permutation (:func:`block_eigvalsh`; ``blocks`` as there). Negative
     round-off is set to zero. For ``alpha < 1`` so are the eigenvalues below
-    :math:`n\,\varepsilon\,\lambda_{\max}` (method.md §1): there :math:`\lambda^\alpha \gg \lambda`
+    :math:`n\,\varepsilon\,\lambda_{\max}` (docs/method.md §1): there :math:`\lambda^\alpha \gg \lambda`
     and round-off would dominate :math:`\sum\lambda^\alpha`. For ``alpha >= 1`` a round-off
     eigenvalue contributes at most its own size, so the small eigenvalues are kept — zeroing
     them would bias float32 spectra by up to a tenth of a bit near α = 1, where ε = 1.2e-7 puts

@@ -1,4 +1,4 @@
-"""The two data-processing inequalities along a chain of layers (method.md §5).
+"""The two data-processing inequalities along a chain of layers (docs/method.md §5).
 
 For the Markov chain Y → X → T_1 → … → T_K:
 

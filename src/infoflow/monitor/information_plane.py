@@ -1,6 +1,6 @@
 """The information-plane quantities of a checkpoint, from Gram matrices (pure functions).
 
-For layers T_1..T_K of a network fed the probe inputs X with labels Y (method.md §3, §5):
+For layers T_1..T_K of a network fed the probe inputs X with labels Y (docs/method.md §3, §5):
 I(X;T_k), I(T_k;Y) and H(T_k) per layer, and H(X), H(Y), I(X;Y) once. Every marginal entropy
 is computed once through :class:`~infoflow.EntropyCache`.
 """
@@ -16,7 +16,7 @@ from infoflow.pid import layer_pid_from_cache
 INPUT = "input"
 """The pseudo-layer under which the records hold H(X), H(Y) and I(X;Y)."""
 
-#: The decomposition's layer quantities (method.md §6), recorded for layers measured with PID;
+#: The decomposition's layer quantities (docs/method.md §6), recorded for layers measured with PID;
 #: per map c also "I(T{c};Y)" (its own label information) and "I(T-{c};Y)" (the layer without it).
 PID_QUANTITIES = ("RST", "RST/I", "WNI", "MMI redundancy", "MMI synergy")
 

@@ -1,4 +1,4 @@
-"""A layer's Gram matrices: one per feature map, or one for the whole layer (method.md §3).
+"""A layer's Gram matrices: one per feature map, or one for the whole layer (docs/method.md §3).
 
 ``"feature_maps"`` (the paper's way) treats a conv layer of C channels as C variables, each
 with its own width σ_c; their joint is the Hadamard product. ``"tensor"`` uses one σ for the

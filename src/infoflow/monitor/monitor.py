@@ -204,7 +204,7 @@ class InformationMonitor:
                 warnings.warn(
                     f"layer {name!r} is saturated: H(T) = {values[(name, 'H(T)')]:.3f} bits with "
                     f"log2 n = {top:.3f}; with rule {self.rule!r} its kernel width makes the "
-                    "entropy uninformative (method.md §4)",
+                    "entropy uninformative (docs/method.md §4)",
                     SaturationWarning,
                     stacklevel=3,
                 )

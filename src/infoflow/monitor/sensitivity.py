@@ -1,4 +1,4 @@
-"""How the DPI verdicts depend on the kernel width rule and the layer-kernel mode (method.md §4).
+"""How the DPI verdicts depend on the kernel width rule and the layer-kernel mode (docs/method.md §4).
 
 From one set of activations (the final checkpoint's), recompute every quantity under each
 width rule and both layer-kernel modes and report whether DPI 1 and DPI 2 hold, with the share

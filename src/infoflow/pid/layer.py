@@ -1,4 +1,4 @@
-r"""Redundancy and synergy among the C feature maps of a layer about the labels (method.md §6).
+r"""Redundancy and synergy among the C feature maps of a layer about the labels (docs/method.md §6).
 
 With :math:`I = I(T^1,\dots,T^C;Y)` the layer's label information, :math:`I_c = I(T^c;Y)` each
 map's own, and :math:`I_{-c} = I(T^{\text{all but }c};Y)` the layer's without map c:
@@ -16,7 +16,7 @@ information)                                                                    
 ================================  =========================================================  =======================================
 
 These are our definitions — standard measures applied to the C maps — since the paper's full text
-was not available (method.md §6). Computing them costs 2C full eigendecompositions beyond the
+was not available (docs/method.md §6). Computing them costs 2C full eigendecompositions beyond the
 layer's own (each :math:`S(T^c)` and each :math:`S(T^{-c})`); the joints with Y are solved per class.
 """
 

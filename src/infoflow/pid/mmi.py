@@ -2,7 +2,7 @@ r"""Two-source partial information decomposition with the minimum-mutual-informa
 
 Williams & Beer split the information that two sources :math:`T^a, T^b` carry about a target
 :math:`Y` into redundant, unique and synergistic parts. For continuous high-dimensional sources
-infoflow uses the MMI redundancy (Barrett 2015), as method.md §6 does:
+infoflow uses the MMI redundancy (Barrett 2015), as docs/method.md §6 does:
 
 .. math::
     \mathrm{Red} &= \min(I(T^a;Y),\, I(T^b;Y)) \\

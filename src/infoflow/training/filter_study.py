@@ -4,7 +4,7 @@ For each filter count and seed, one run (its own run folder, resumable) measures
 layer's information plane and partial information decomposition at initialisation and after
 training. The study then tabulates, per run, the final test accuracy, I(T;Y), the
 redundancy–synergy trade-off, the weighted non-redundant information and the MMI redundancy and
-synergy (method.md §6) — the paper expects more filters to bring more redundancy.
+synergy (docs/method.md §6) — the paper expects more filters to bring more redundancy.
 
 Study folder::
 
