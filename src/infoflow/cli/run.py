@@ -96,6 +96,10 @@ def run_command(args: argparse.Namespace) -> int:
           f"n = {config.probe_size}, rule {config.rule}, alpha {config.alpha}, "
           f"conv_mode {config.conv_mode}, spectra {trainer.monitor.method.name} "
           f"({config.dtype}) -> {trainer.folder.path}", file=sys.stderr)
+    chains = trainer.monitor.chains
+    print(f"DPI chains ({'checked' if chains.checked else 'assumed'}):", file=sys.stderr)
+    for line in chains.describe():
+        print(f"  {line}", file=sys.stderr)
     bar = tqdm(total=trainer.total_steps, initial=trainer.state["step"], unit="step",
                disable=args.no_progress, file=sys.stderr, dynamic_ncols=True)
     last = trainer.monitor.layers[-1]

@@ -31,7 +31,7 @@ from torch import nn
 from infoflow._validation import check_alpha, check_precision
 from infoflow.kernels import DEFAULT_RULE, RULES, label_gram
 from infoflow.monitor.activations import LayerSpec, capture_activations, resolve_layers
-from infoflow.monitor.dpi import DPI_TOLERANCE, DPIVerdict, check_dpi
+from infoflow.monitor.dpi import DPI_TOLERANCE, Chains, DPIVerdict, check_dpi
 from infoflow.monitor.information_plane import information_plane, probe_cache
 from infoflow.monitor.layer_grams import (
     CONV_MODES,
@@ -143,6 +143,7 @@ class InformationMonitor:
         self.inputs = inputs
         self.labels = _probe_labels(labels, len(inputs))
         self.layers = resolve_layers(model, layers)
+        self.chains = Chains.of(self.layers)
         self.pid_layers = list(pid_layers or ())
         outside = [name for name in self.pid_layers if name not in self.layers]
         if outside:
@@ -187,7 +188,7 @@ class InformationMonitor:
             for name in self.layers
         }
         values = information_plane(self._probe, grams, pid_layers=self.pid_layers)
-        verdict = check_dpi(values, self.layers, tolerance=self.dpi_tolerance)
+        verdict = check_dpi(values, self.chains, tolerance=self.dpi_tolerance)
         checkpoint = Checkpoint(step, epoch, values, verdict, self._saturated(values))
         self.checkpoints.append(checkpoint)
         return checkpoint

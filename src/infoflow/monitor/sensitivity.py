@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from infoflow.kernels import RULES, label_gram
-from infoflow.monitor.dpi import DPI_TOLERANCE, check_dpi
+from infoflow.monitor.dpi import BROKEN, DPI_TOLERANCE, Chains, check_dpi
 from infoflow.monitor.information_plane import information_plane, probe_cache
 from infoflow.monitor.layer_grams import (
     CONV_MODES,
@@ -22,6 +22,11 @@ from infoflow.monitor.layer_grams import (
     gram_with_rule,
     layer_grams,
 )
+
+
+def _held(results: Sequence[Any]) -> float:
+    """The share of links that hold (1 when there are none: nothing breaks)."""
+    return 1 - sum(r.status == BROKEN for r in results) / max(len(results), 1)
 
 
 def dpi_sensitivity(
@@ -35,12 +40,15 @@ def dpi_sensitivity(
     tolerance: float = DPI_TOLERANCE,
     dtype: str = "float64",
     method: Any = "exact",
+    chains: Chains | Sequence[str] | Sequence[Sequence[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (rule, conv_mode): DPI verdicts and link shares, from the same activations.
 
-    ``activations`` maps layer names, in network order, to their outputs on ``inputs``.
+    ``activations`` maps layer names to their outputs on ``inputs``; ``chains`` are the Markov
+    chains among them (default: one chain, the layers in the mapping's order). A share is over
+    the Markov links of the inequality.
     """
-    layers = list(activations)
+    chains = Chains.of(list(activations) if chains is None else chains)
     device = next(iter(activations.values())).device  # every Gram where the activations are
     y_gram = label_gram(estimator_labels(labels, device))
     x = estimator_array(inputs.reshape(len(inputs), -1), device)
@@ -54,15 +62,9 @@ def dpi_sensitivity(
                                   target=y_gram)
                 for name, t in activations.items()
             }
-            verdict = check_dpi(information_plane(probe, grams), layers, tolerance=tolerance)
-            broken1 = sum(b.inequality == "DPI 1" for b in verdict.breaks)
-            broken2 = len(verdict.breaks) - broken1
-            rows.append({
-                "rule": rule,
-                "conv_mode": mode,
-                "dpi1": verdict.dpi1,
-                "dpi2": verdict.dpi2,
-                "dpi1_links_held": 1 - broken1 / max(len(layers) - 1, 1),
-                "dpi2_links_held": 1 - broken2 / len(layers),
-            })
+            verdict = check_dpi(information_plane(probe, grams), chains, tolerance=tolerance)
+            rows.append({"rule": rule, "conv_mode": mode, "dpi1": verdict.dpi1,
+                         "dpi2": verdict.dpi2,
+                         "dpi1_links_held": _held(verdict.judged("DPI 1")),
+                         "dpi2_links_held": _held(verdict.judged("DPI 2"))})
     return rows

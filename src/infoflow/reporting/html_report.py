@@ -47,6 +47,15 @@ min<sub>c</sub> I(T<sup>c</sup>;Y), MMI synergy = I(T;Y) − max<sub>c</sub> I(T
 At the final checkpoint:</p>{_table(rows, ["layer", *quantities])}{image}"""
 
 
+def _chains(records: RunRecords) -> str:
+    """The chains judged, and the pairs of layers that are no Markov link."""
+    chains = records.chains
+    how = ("checked on the model's computation graph" if chains.checked
+           else "assumed (declared, not checked)")
+    lines = "".join(f"<li>{html.escape(line)}</li>" for line in chains.describe())
+    return f"Chains ({how}):</p><ul>{lines}</ul>"
+
+
 def draw_plots(records: RunRecords, folder: RunFolder) -> dict[str, bytes]:
     """Save every figure as PNG under plots/ and return the bytes."""
     import matplotlib.pyplot as plt
@@ -109,9 +118,11 @@ H(Y) = {records.values_at(last)[('input', 'H(Y)')]:.4g},
 I(X;Y) = {records.values_at(last)[('input', 'I(X;Y)')]:.4g}.</p>
 {_pid_section(records, last, img('pid'))}
 <h2>Data-processing inequalities</h2>
-<p>DPI 1: I(X;T<sub>1</sub>) ≥ … ≥ I(X;T<sub>K</sub>); DPI 2: I(X;Y) ≥ I(T<sub>1</sub>;Y) ≥ … ≥
-I(T<sub>K</sub>;Y); a link breaks when the later value exceeds the earlier by more than
-{records.config['dpi_tolerance']} bits. Held at {100 * shares['DPI 1']:.0f}% (DPI 1) and
+<p>Along a Markov chain Y → X → T<sub>1</sub> → … → T<sub>K</sub>, in which each layer depends
+on the input only through the previous one: DPI 1: I(X;T<sub>1</sub>) ≥ … ≥ I(X;T<sub>K</sub>);
+DPI 2: I(X;Y) ≥ I(T<sub>1</sub>;Y) ≥ … ≥ I(T<sub>K</sub>;Y). A link breaks when the later value
+exceeds the earlier by more than {records.config['dpi_tolerance']} bits. {_chains(records)}</p>
+<p> Held at {100 * shares['DPI 1']:.0f}% (DPI 1) and
 {100 * shares['DPI 2']:.0f}% (DPI 2) of checkpoints. At the final checkpoint:
 <span class="{'ok' if final.dpi1 else 'bad'}">DPI 1 {'holds' if final.dpi1 else 'breaks'}</span>,
 <span class="{'ok' if final.dpi2 else 'bad'}">DPI 2 {'holds' if final.dpi2 else 'breaks'}</span>.

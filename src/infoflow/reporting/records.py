@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from infoflow.monitor import DPIVerdict, check_dpi, dpi_shares
+from infoflow.monitor import Chains, DPIVerdict, check_dpi, dpi_shares
 from infoflow.monitor.information_plane import map_quantity
 from infoflow.storage.run_folder import RunFolder, read_rows
 
@@ -23,6 +23,7 @@ class RunRecords:
     series: dict[tuple[str, str], np.ndarray]
     epochs: list[dict[str, float]]
     verdicts: list[DPIVerdict]
+    chains: Chains
     sensitivity: list[dict[str, str]]
     timing: dict[str, float]
 
@@ -61,11 +62,13 @@ def load_records(folder: RunFolder) -> RunRecords:
     keys = sorted({key for values in by_step.values() for key in values})
     series = {key: np.array([by_step[s].get(key, np.nan) for s in steps]) for key in keys}
     tolerance = float(config.get("dpi_tolerance", 1e-6))
-    verdicts = [check_dpi(by_step[s], layers, tolerance=tolerance) for s in steps]
+    resolved = folder.resolved()
+    # runs recorded before chains were checked measured one chain, the layers in order
+    chains = Chains.from_dict(resolved["chains"]) if "chains" in resolved else Chains.of(layers)
+    verdicts = [check_dpi(by_step[s], chains, tolerance=tolerance) for s in steps]
     epochs = [{k: float(v) for k, v in row.items()} for row in folder.training()]
     return RunRecords(
-        config=config, resolved=folder.resolved(), steps=steps, layers=layers, series=series,
-        epochs=epochs,
-        verdicts=verdicts, sensitivity=read_rows(folder.file("sensitivity.csv")),
+        config=config, resolved=resolved, steps=steps, layers=layers, series=series,
+        epochs=epochs, verdicts=verdicts, chains=chains, sensitivity=read_rows(folder.file("sensitivity.csv")),
         timing=folder.read_json("timing.json", {}),
     )

@@ -112,7 +112,8 @@ class Trainer:
             self.state.update(saved)
             self.folder.truncate_after(self.state["step"], self.state["epoch"])
         else:
-            self.folder.create(config.to_dict(), resolved={"method": repr(self.monitor.method)})
+            self.folder.create(config.to_dict(), resolved={
+                "method": repr(self.monitor.method), "chains": self.monitor.chains.to_dict()})
 
     @property
     def batches_per_epoch(self) -> int:
@@ -208,7 +209,7 @@ class Trainer:
         rows = dpi_sensitivity(
             self.monitor.inputs, self.monitor.labels, self.monitor.activations(),
             alpha=self.config.alpha, tolerance=self.config.dpi_tolerance,
-            dtype=self.config.dtype, method=self.monitor.method,
+            dtype=self.config.dtype, method=self.monitor.method, chains=self.monitor.chains,
         )
         path = self.folder.file("sensitivity.csv")
         path.unlink(missing_ok=True)
