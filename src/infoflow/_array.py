@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from infoflow.options import DTYPE
+
 #: The precisions a spectrum may be computed in.
-PRECISIONS = ("float64", "float32")
+PRECISIONS = DTYPE.choices
 
 
 def is_torch(x: Any) -> bool:

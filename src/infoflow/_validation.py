@@ -1,47 +1,35 @@
-"""Validation at the public boundary, with one message style.
+"""Validation of arrays at the public boundary, with one message style.
 
 Every message names the argument, says what was expected and what was got, for example
 ``alpha must be > 0, got -1.0``. Checks raise ``TypeError`` for the wrong kind of value and
-``ValueError`` for a value of the right kind that is out of range.
+``ValueError`` for a value of the right kind that is out of range. Scalar options are
+declared, with their defaults, in :mod:`infoflow.options`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from infoflow._array import PRECISIONS, is_torch, namespace
+from infoflow._array import is_torch, namespace
+from infoflow.options import ALPHA, DTYPE, SIGMA
 
 
 def check_alpha(alpha: Any) -> float:
-    """The Rényi order as a float: > 0, possibly ``inf``."""
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
-    alpha = float(alpha)
-    if math.isnan(alpha) or alpha <= 0:
-        raise ValueError(f"alpha must be > 0, got {alpha}")
-    return alpha
+    """The Rényi order as a float: > 0, possibly ``inf`` (:data:`infoflow.options.ALPHA`)."""
+    return ALPHA.check(alpha)
 
 
 def check_precision(dtype: Any) -> str:
-    """The precision of a spectrum: ``"float64"`` (default) or ``"float32"``."""
-    name = str(dtype).removeprefix("torch.")
-    if name not in PRECISIONS:
-        raise ValueError(f"dtype must be one of {PRECISIONS}, got {dtype!r}")
-    return name
+    """The precision of a spectrum, "float64" or "float32" (:data:`infoflow.options.DTYPE`)."""
+    return DTYPE.check(dtype)
 
 
 def check_sigma(sigma: Any, name: str = "sigma") -> float:
-    """A kernel width: a finite number > 0."""
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a positive real number, got {type(sigma).__name__}")
-    sigma = float(sigma)
-    if not math.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {sigma}")
-    return sigma
+    """A kernel width: a finite number > 0 (:data:`infoflow.options.SIGMA`)."""
+    return SIGMA.check(sigma, name)
 
 
 def check_array(x: Any, name: str) -> Any:

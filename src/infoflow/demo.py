@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from infoflow.data import load_digits
 from infoflow.kernels import RULES, gaussian_gram, kernel_width, label_gram
 from infoflow.measures import EntropyCache
+from infoflow.options import ALPHA, RULE, Option
+
+#: The demo's sample count: the first n digits (all 1797 when None).
+SAMPLES = Option("n", None, "integer", low=2, optional=True,
+                 help="use the first N images (default: all 1797)")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,9 @@ def digits_demo(
     *, alphas: Sequence[float] = (1.01, 2.0), rules: Sequence[str] = RULES, n: int | None = None
 ) -> tuple[int, list[DemoRow]]:
     """Compute the demo's table on the first ``n`` digits (all 1797 by default)."""
+    alphas = [ALPHA.check(a, f"alphas[{i}]") for i, a in enumerate(alphas)]
+    rules = [RULE.check(r, f"rules[{i}]") for i, r in enumerate(rules)]
+    n = SAMPLES.check(n)
     images, labels = load_digits()
     if n is not None:
         images, labels = images[:n], labels[:n]

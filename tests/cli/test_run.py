@@ -40,7 +40,7 @@ def test_config_file_and_flags(tmp_path, capsys):
 
 def test_errors_are_one_line(tmp_path, capsys):
     assert main(["run", "--out", str(tmp_path / "x"), "--alpha", "-2", *TINY]) == 2
-    assert "alpha must be a number > 0, got -2.0" in capsys.readouterr().err
+    assert "argument --alpha: alpha must be > 0, got -2.0" in capsys.readouterr().err
     assert main(["run", "--data", "mnist", "--data-dir", str(tmp_path), "--out",
                  str(tmp_path / "y"), *TINY]) == 2
     assert "is missing" in capsys.readouterr().err

@@ -74,8 +74,8 @@ def test_torch_input_gives_the_same_width(rng):
         ({"rule": "nope"}, ValueError, "rule must be one of"),
         ({"rule": "alignment"}, ValueError, "needs target="),
         ({"rule": "alignment", "target": np.eye(3)}, ValueError, "target must be"),
-        ({"rule": "knn", "k": 0}, ValueError, "k must be a positive integer"),
-        ({"rule": "scott", "gamma": -1.0}, ValueError, "gamma must be finite and > 0"),
+        ({"rule": "knn", "k": 0}, ValueError, "k must be >= 1, got 0"),
+        ({"rule": "scott", "gamma": -1.0}, ValueError, "gamma must be > 0, got -1.0"),
     ],
 )
 def test_bad_options(rng, kwargs, error, match):

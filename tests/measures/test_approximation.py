@@ -116,10 +116,11 @@ def test_float32_products(clustered):
 
 @pytest.mark.parametrize(
     ("method", "match"),
-    [("fast", "method must be one of"), (Lanczos(probes=0), "probes must be a positive integer"),
-     (Nystrom(rank=-1), "rank must be a positive integer"),
+    [("fast", "method must be one of"), (Lanczos(probes=0), "lanczos probes must be >= 1, got 0"),
+     (Nystrom(rank=-1), "nystrom rank must be >= 1, got -1"),
+     (Nystrom(power_iterations=1.5), "nystrom power_iterations must be an integer >= 0, got 1.5"),
      (Nystrom(power_iterations=-1), "power_iterations must be >= 0")],
 )
 def test_bad_methods(method, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         renyi_entropy(np.eye(4), method=method)

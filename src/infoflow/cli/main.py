@@ -8,7 +8,10 @@ import sys
 from collections.abc import Sequence
 
 from infoflow import __version__
+from infoflow.cli.options import option_type
 from infoflow.cli.run import add_run_parser
+from infoflow.demo import SAMPLES
+from infoflow.options import ALPHA
 from infoflow.cli.study import add_study_parser
 
 
@@ -42,9 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="entropies and MI of the digits' pixels and labels for every width rule"
     )
-    demo.add_argument("--alpha", type=float, nargs="+", default=[1.01, 2.0],
+    demo.add_argument("--alpha", type=option_type(ALPHA), nargs="+", default=[1.01, 2.0],
                       help="Rényi orders (default: 1.01 2)")
-    demo.add_argument("--n", type=int, default=None, help="use the first N images (default: all)")
+    demo.add_argument("--n", type=option_type(SAMPLES), default=None, help=SAMPLES.help)
     demo.set_defaults(handler=_demo)
     add_run_parser(commands)
     add_study_parser(commands)
@@ -52,7 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # argparse has printed the usage line and the error, or --help
+        return int(stop.code or 0)
     try:
         return args.handler(args)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:

@@ -9,38 +9,8 @@ import warnings
 from dataclasses import fields
 from pathlib import Path
 
-from infoflow.training.config import RunConfig
-
-#: Options of ``infoflow run`` that map one to one onto RunConfig fields.
-_CONFIG_HELP = {
-    "data": "dataset: digits (bundled, default), mnist, fashion-mnist, cifar10",
-    "data_dir": "folder with the published dataset files (default ~/.cache/infoflow)",
-    "download": "fetch missing dataset files, then verify their checksums",
-    "model": "lenet5 (default), mlp, vgg",
-    "filters": "filters per conv layer (LeNet-5: conv1 conv2) or MLP hidden widths",
-    "epochs": "training epochs (default 30)",
-    "batch_size": "mini-batch size (default 64)",
-    "optimizer": "adam (default) or sgd (momentum 0.9)",
-    "lr": "learning rate (default 1e-3)",
-    "probe_size": "probe samples from the test split used for every measurement (default 500)",
-    "measure_every": "measure every N training steps (default 5)",
-    "layers": "module names to measure, in network order (default: the model's layers)",
-    "pid_layers": "conv layers whose feature maps are decomposed into redundancy and synergy",
-    "rule": "kernel width rule: silverman (default), scott, median, knn, alignment",
-    "alpha": "Rényi order (default 1.01)",
-    "conv_mode": "a conv layer as one tensor (default) or as feature_maps with a width each",
-    "method": "spectra: auto (default: exact up to 2000 probe samples, else lanczos), exact, "
-              "lanczos, nystrom",
-    "dtype": "precision of the spectra: float64 (default) or float32",
-    "dpi_tolerance": "bits a DPI link may be exceeded by before it counts as broken (1e-6)",
-    "seed": "random seed; the same seed gives the same records (default 0)",
-    "device": "torch device, e.g. cpu or cuda (default cpu)",
-}
-
-
-_TYPES = {"epochs": int, "batch_size": int, "probe_size": int, "measure_every": int, "seed": int,
-          "lr": float, "alpha": float, "dpi_tolerance": float}
-
+from infoflow.cli.options import add_option
+from infoflow.training.config import RUN_OPTIONS, RunConfig
 
 def add_run_parser(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
@@ -53,16 +23,8 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--resume", type=Path, metavar="RUN",
                      help="continue the run in folder RUN from its last saved state")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    for f in fields(RunConfig):
-        flag = "--" + f.name.replace("_", "-")
-        if f.name == "download":
-            run.add_argument(flag, action="store_true", default=None, help=_CONFIG_HELP[f.name])
-        elif f.name in ("filters", "layers", "pid_layers"):
-            kind = int if f.name == "filters" else str
-            run.add_argument(flag, type=kind, nargs="+", default=None, help=_CONFIG_HELP[f.name])
-        else:
-            run.add_argument(flag, type=_TYPES.get(f.name, str), default=None,
-                             help=_CONFIG_HELP[f.name])
+    for option in RUN_OPTIONS.values():
+        add_option(run, option)
     run.set_defaults(handler=run_command)
 
     report = commands.add_parser("report", help="redraw the plots and report of a run folder")

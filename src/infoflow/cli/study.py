@@ -6,6 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from infoflow.cli.options import add_option, option_type
+from infoflow.options import Option
+from infoflow.training.config import RUN_OPTIONS
+
+_COUNT = Option("counts", None, "integer", low=2, help="filter counts")
+_SEED = RUN_OPTIONS["seed"]
+
 
 def add_study_parser(commands: argparse._SubParsersAction) -> None:
     study = commands.add_parser("study", help="multi-run studies")
@@ -17,19 +24,15 @@ def add_study_parser(commands: argparse._SubParsersAction) -> None:
         description="The filter-count study (about 3 minutes on 2 cores with the defaults).",
     )
     filters.add_argument("--layer", default=None, help="conv layer whose filters vary (conv1)")
-    filters.add_argument("--counts", type=int, nargs="+", default=None,
+    filters.add_argument("--counts", type=option_type(_COUNT), nargs="+", default=None,
                          help="filter counts (default 2 4 6 8 16 32)")
-    filters.add_argument("--seeds", type=int, nargs="+", default=None,
+    filters.add_argument("--seeds", type=option_type(_SEED), nargs="+", default=None,
                          help="seeds, one run each per count (default 0 1 2 3 4)")
-    for flag, kind, text in (
-        ("--data", str, "dataset (default digits)"), ("--data-dir", str, "dataset folder"),
-        ("--model", str, "lenet5 (default) or vgg"), ("--epochs", int, "epochs (default 30)"),
-        ("--probe-size", int, "probe samples (default 500)"),
-        ("--rule", str, "kernel width rule (default silverman)"),
-        ("--alpha", float, "Rényi order (default 1.01)"),
-        ("--conv-mode", str, "feature_maps (default) or tensor"),
-    ):
-        filters.add_argument(flag, type=kind, default=None, help=text)
+    for name in ("data", "data_dir", "model", "epochs", "probe_size", "rule", "alpha"):
+        add_option(filters, RUN_OPTIONS[name])
+    add_option(filters, RUN_OPTIONS["conv_mode"],
+               help="the study measures each map with its own width (feature_maps) unless "
+                    "told tensor")
     filters.add_argument("--out", type=Path, default=None, help="study folder (default studies/filters)")
     filters.add_argument("--resume", type=Path, metavar="STUDY", help="continue a study folder")
     filters.add_argument("--no-progress", action="store_true")

@@ -40,14 +40,15 @@ from typing import Any
 import numpy as np
 
 from infoflow._array import flatten_samples, is_torch
-from infoflow._validation import check_gram, check_samples, check_sigma
+from infoflow._validation import check_gram, check_samples
 from infoflow.kernels.gram import squared_distances
+from infoflow.options import GAMMA, NEIGHBOURS, RULE
 
 #: The rule names :func:`kernel_width` accepts.
-RULES = ("silverman", "scott", "median", "knn", "alignment")
+RULES = RULE.choices
 
 #: The rule used when none is named.
-DEFAULT_RULE = "silverman"
+DEFAULT_RULE = RULE.default
 
 
 def _as_numpy(x: Any) -> np.ndarray:
@@ -76,9 +77,7 @@ def _median_width(dist: np.ndarray) -> float:
 
 
 def _knn_width(dist: np.ndarray, k: int) -> float:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    k = min(int(k), dist.shape[0] - 1)
+    k = min(k, dist.shape[0] - 1)
     neighbours = np.sort(dist, axis=1)[:, 1 : k + 1]
     sigma = float(neighbours.mean())
     if sigma == 0.0:
@@ -126,7 +125,7 @@ def kernel_width(
     rule: str = DEFAULT_RULE,
     *,
     gamma: float | None = None,
-    k: int = 10,
+    k: int = NEIGHBOURS.default,
     target: Any = None,
 ) -> float:
     r"""The Gaussian kernel width σ for samples ``x`` by a named rule.
@@ -158,14 +157,12 @@ def kernel_width(
     10.0
     """
     x = check_samples(x, "x")
-    if not isinstance(rule, str) or rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    rule = RULE.check(rule)
+    gamma, k = GAMMA.check(gamma), NEIGHBOURS.check(k)
     data = _as_numpy(x)
     n, d = data.shape
     if rule in ("scott", "silverman"):
-        gamma = check_sigma(
-            gamma if gamma is not None else (5.0 if rule == "scott" else 1.0), "gamma"
-        )
+        gamma = gamma if gamma is not None else (5.0 if rule == "scott" else 1.0)
         bandwidth = gamma * n ** (-1.0 / (4 + d))
         if rule == "scott":
             return bandwidth

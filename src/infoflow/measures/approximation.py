@@ -39,12 +39,13 @@ from typing import Any
 import numpy as np
 
 from infoflow._array import is_torch
+from infoflow.options import APPROXIMATION_SEED, METHOD, POWER_ITERATIONS, PROBES, RANK, STEPS
 
 #: Below or at this n, ``method="auto"`` computes exact spectra.
 AUTO_EXACT_UP_TO = 2000
 
 #: The method names the estimators accept.
-METHODS = ("exact", "lanczos", "nystrom", "auto")
+METHODS = METHOD.choices
 
 
 @dataclass(frozen=True)
@@ -79,29 +80,23 @@ class Lanczos:
 Method = Exact | Nystrom | Lanczos
 
 
-def resolve_method(method: Any, n: int) -> Method:
+def resolve_method(method: Any, n: int, differentiable: bool = False) -> Method:
     """The method object for a name or object; ``"auto"`` is exact up to
-    :data:`AUTO_EXACT_UP_TO` samples and ``Lanczos()`` above."""
+    :data:`AUTO_EXACT_UP_TO` samples, or when the result must be ``differentiable`` (the
+    approximations carry no gradient), and ``Lanczos()`` above."""
     if isinstance(method, (Exact, Nystrom, Lanczos)):
         resolved = method
-    elif method == "auto":
-        resolved = Exact() if n <= AUTO_EXACT_UP_TO else Lanczos()
-    elif method == "exact":
-        resolved = Exact()
-    elif method == "lanczos":
-        resolved = Lanczos()
-    elif method == "nystrom":
-        resolved = Nystrom()
     else:
-        raise ValueError(
-            f"method must be one of {METHODS} or an Exact/Nystrom/Lanczos object, got {method!r}"
-        )
-    for field in ("rank", "probes", "steps"):
-        value = getattr(resolved, field, 1)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{resolved.name} {field} must be a positive integer, got {value!r}")
-    if getattr(resolved, "power_iterations", 0) < 0:
-        raise ValueError(f"power_iterations must be >= 0, got {resolved.power_iterations}")
+        if not isinstance(method, str):
+            raise TypeError(f"method must be one of {METHODS} or an Exact/Nystrom/Lanczos "
+                            f"object, got {type(method).__name__}")
+        name = METHOD.check(method)
+        if name == "auto":
+            name = "exact" if n <= AUTO_EXACT_UP_TO or differentiable else "lanczos"
+        resolved = {"exact": Exact, "lanczos": Lanczos, "nystrom": Nystrom}[name]()
+    for option in (RANK, PROBES, STEPS, POWER_ITERATIONS, APPROXIMATION_SEED):
+        if hasattr(resolved, option.name):
+            option.check(getattr(resolved, option.name), f"{resolved.name} {option.name}")
     return resolved
 
 

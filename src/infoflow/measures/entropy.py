@@ -17,20 +17,26 @@ from infoflow._array import to_scalar
 from infoflow._validation import check_alpha, check_precision, gram_list
 from infoflow.measures.approximation import resolve_method
 from infoflow.measures.spectrum import entropy_of_normalized, unit_product
+from infoflow.options import ALPHA, DTYPE, METHOD
 
 GramInput = Any
 """A Gram matrix (n, n), a sequence of them, or a (L, n, n) stack — NumPy or torch."""
+
+
+def needs_gradient(grams: Sequence[Any]) -> bool:
+    """Whether any Gram matrix is a torch tensor that requires a gradient."""
+    return any(getattr(k, "requires_grad", False) for k in grams)
 
 
 def joint_entropy_of(grams: Sequence[Any], alpha: float, precision: str, method: Any) -> Any:
     """Joint entropy in bits of already-validated Gram matrices (the library's inner call)."""
     n = grams[0].shape[0]
     return entropy_of_normalized(unit_product(grams, precision) / n, alpha,
-                                 resolve_method(method, n))
+                                 resolve_method(method, n, needs_gradient(grams)))
 
 
 def renyi_entropy(
-    K: GramInput, *, alpha: float = 1.01, dtype: str = "float64", method: Any = "exact"
+    K: GramInput, *, alpha: float = ALPHA.default, dtype: str = DTYPE.default, method: Any = METHOD.default
 ) -> Any:
     r"""Matrix-based Rényi :math:`\alpha`-entropy of one variable, in bits.
 
@@ -49,7 +55,7 @@ def renyi_entropy(
         gives the min-entropy. The default is the paper's (close to Shannon).
     dtype : {"float64", "float32"}, default "float64"
         Precision of the spectrum.
-    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "exact"
+    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "auto"
         Exact eigenvalues, or an approximation for large n
         (:mod:`~infoflow.measures.approximation`); "auto" is exact up to 2000 samples.
 
@@ -72,7 +78,7 @@ def renyi_entropy(
 
 
 def joint_entropy(
-    Ks: GramInput, *, alpha: float = 1.01, dtype: str = "float64", method: Any = "exact"
+    Ks: GramInput, *, alpha: float = ALPHA.default, dtype: str = DTYPE.default, method: Any = METHOD.default
 ) -> Any:
     r"""Joint matrix-based Rényi entropy of several variables, in bits.
 

@@ -25,12 +25,14 @@ from infoflow._array import to_scalar
 from infoflow._memory import check_fits
 from infoflow._validation import check_alpha, check_precision, check_same_samples, gram_list
 from infoflow.measures.approximation import resolve_method
+from infoflow.measures.entropy import needs_gradient
 from infoflow.measures.spectrum import (
     block_labels,
     common_blocks,
     entropy_of_normalized,
     unit_product,
 )
+from infoflow.options import ALPHA, DTYPE, METHOD
 
 Names = str | Iterable[str]
 """One variable's name, or several names taken together as one set variable."""
@@ -48,7 +50,7 @@ class EntropyCache:
         Rényi order, > 0.
     dtype : {"float64", "float32"}, default "float64"
         Precision of the spectra.
-    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "exact"
+    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "auto"
         How spectra are computed (:mod:`~infoflow.measures.approximation`); "auto" is exact up
         to 2000 samples. The resolved method is :attr:`method`.
     """
@@ -57,9 +59,9 @@ class EntropyCache:
         self,
         grams: Mapping[str, Any],
         *,
-        alpha: float = 1.01,
-        dtype: str = "float64",
-        method: Any = "exact",
+        alpha: float = ALPHA.default,
+        dtype: str = DTYPE.default,
+        method: Any = METHOD.default,
     ) -> None:
         self.alpha = check_alpha(alpha)
         self.precision = check_precision(dtype)
@@ -69,7 +71,7 @@ class EntropyCache:
         self._blocks: dict[str, Any] = {}
         self._entropies: dict[frozenset[str], Any] = {}
         self._add(grams)
-        self.method = resolve_method(method, self.n)
+        self.method = resolve_method(method, self.n, needs_gradient(list(self._factors.values())))
 
     def _add(self, grams: Mapping[str, Any]) -> None:
         """Validate new variables against the held ones and form each one's factor once."""

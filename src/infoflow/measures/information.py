@@ -14,11 +14,12 @@ from typing import Any
 
 from infoflow.measures.entropy import GramInput
 from infoflow.measures.entropy_cache import EntropyCache
+from infoflow.options import ALPHA, DTYPE, METHOD
 
 
 def mutual_information(
-    A: GramInput, B: GramInput, *, alpha: float = 1.01, dtype: str = "float64",
-    method: Any = "exact",
+    A: GramInput, B: GramInput, *, alpha: float = ALPHA.default, dtype: str = DTYPE.default,
+    method: Any = METHOD.default,
 ) -> Any:
     r"""Matrix-based Rényi mutual information :math:`I_\alpha(A;B) = S(A) + S(B) - S(A,B)`, in bits.
 
@@ -30,7 +31,7 @@ def mutual_information(
     alpha : float, default 1.01
         Rényi order, > 0.
     dtype : {"float64", "float32"}, default "float64"
-    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "exact"
+    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "auto"
         See :func:`~infoflow.renyi_entropy`. Every function here takes ``alpha``, ``dtype`` and
         ``method``.
 
@@ -47,8 +48,8 @@ def mutual_information(
 
 
 def conditional_entropy(
-    A: GramInput, B: GramInput, *, alpha: float = 1.01, dtype: str = "float64",
-    method: Any = "exact",
+    A: GramInput, B: GramInput, *, alpha: float = ALPHA.default, dtype: str = DTYPE.default,
+    method: Any = METHOD.default,
 ) -> Any:
     r"""Conditional entropy :math:`S_\alpha(A \mid B) = S(A, B) - S(B)`, in bits."""
     cache = EntropyCache({"A": A, "B": B}, alpha=alpha, dtype=dtype, method=method)
@@ -56,8 +57,8 @@ def conditional_entropy(
 
 
 def conditional_mutual_information(
-    A: GramInput, B: GramInput, C: GramInput, *, alpha: float = 1.01, dtype: str = "float64",
-    method: Any = "exact",
+    A: GramInput, B: GramInput, C: GramInput, *, alpha: float = ALPHA.default, dtype: str = DTYPE.default,
+    method: Any = METHOD.default,
 ) -> Any:
     r"""Conditional mutual information, in bits.
 
@@ -75,8 +76,8 @@ def _variables(Ks: Sequence[GramInput] | Any) -> dict[str, Any]:
 
 
 def total_correlation(
-    Ks: Sequence[GramInput], *, alpha: float = 1.01, dtype: str = "float64",
-    method: Any = "exact",
+    Ks: Sequence[GramInput], *, alpha: float = ALPHA.default, dtype: str = DTYPE.default,
+    method: Any = METHOD.default,
 ) -> Any:
     r"""Total correlation :math:`TC = \sum_l S(A_l) - S(A_1,\dots,A_L)`, in bits (>= 0)."""
     variables = _variables(Ks)
@@ -84,8 +85,8 @@ def total_correlation(
 
 
 def dual_total_correlation(
-    Ks: Sequence[GramInput], *, alpha: float = 1.01, dtype: str = "float64",
-    method: Any = "exact",
+    Ks: Sequence[GramInput], *, alpha: float = ALPHA.default, dtype: str = DTYPE.default,
+    method: Any = METHOD.default,
 ) -> Any:
     r"""Dual total correlation, in bits.
 

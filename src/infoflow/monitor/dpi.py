@@ -24,9 +24,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from infoflow.monitor.information_plane import INPUT
+from infoflow.options import DPI_TOLERANCE as TOLERANCE
 
 #: Default tolerance in bits.
-DPI_TOLERANCE = 1e-6
+DPI_TOLERANCE = TOLERANCE.default
 
 #: The inequalities, and the quantity each compares along a link.
 INEQUALITIES = {"DPI 1": "I(X;T)", "DPI 2": "I(T;Y)"}
@@ -219,8 +220,7 @@ def check_dpi(
     ``chains`` is a :class:`Chains`, one chain given as layer names in network order, or several
     chains; each Markov link is judged, each non-link reported with status "no DPI".
     """
-    if not tolerance >= 0:  # also refuses NaN, which would make every comparison pass
-        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    tolerance = TOLERANCE.check(tolerance, "tolerance")  # NaN would let every link pass
     chains = Chains.of(chains)
     return DPIVerdict(tuple(_results(values, [*chains.links(), *chains.non_links], tolerance)))
 

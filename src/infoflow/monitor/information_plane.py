@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from infoflow.measures import EntropyCache
+from infoflow.options import DTYPE, METHOD
 from infoflow.pid import layer_pid_from_cache
 
 INPUT = "input"
@@ -30,7 +31,7 @@ def leave_one_out_quantity(c: int) -> str:
 
 
 def probe_cache(
-    x_grams: Any, y_gram: Any, *, alpha: float, dtype: str = "float64", method: Any = "exact"
+    x_grams: Any, y_gram: Any, *, alpha: float, dtype: str = DTYPE.default, method: Any = METHOD.default
 ) -> EntropyCache:
     """The cache of the fixed probe variables "X" and "Y", to be extended per checkpoint."""
     return EntropyCache({"X": x_grams, "Y": y_gram}, alpha=alpha, dtype=dtype, method=method)

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from infoflow.kernels import gaussian_gram, joint_gaussian_gram, kernel_width
+from infoflow.options import CONV_MODE
 
 #: Layer-kernel modes.
-CONV_MODES = ("feature_maps", "tensor")
+CONV_MODES = CONV_MODE.choices
 
 
 def uses_numpy(device: torch.device) -> bool:
@@ -44,9 +45,7 @@ def estimator_labels(labels: Any, device: Any) -> Any:
 
 def variables_of(t: Any, conv_mode: str) -> list[Any]:
     """The variables of a layer output of shape (n, C, H, W) or (n, d)."""
-    if conv_mode not in CONV_MODES:
-        raise ValueError(f"conv_mode must be one of {CONV_MODES}, got {conv_mode!r}")
-    if t.ndim == 4 and conv_mode == "feature_maps":
+    if CONV_MODE.check(conv_mode) == "feature_maps" and t.ndim == 4:
         return [t[:, c] for c in range(t.shape[1])]
     return [t]
 

@@ -28,18 +28,26 @@ import numpy as np
 import torch
 from torch import nn
 
-from infoflow._validation import check_alpha, check_precision
-from infoflow.kernels import DEFAULT_RULE, RULES, label_gram
+from infoflow.kernels import label_gram
 from infoflow.monitor.activations import LayerSpec, capture_activations, resolve_layers
-from infoflow.monitor.dpi import DPI_TOLERANCE, Chains, DPIVerdict, check_dpi
+from infoflow.monitor.dpi import Chains, DPIVerdict, check_dpi
 from infoflow.monitor.information_plane import information_plane, probe_cache
 from infoflow.monitor.layer_grams import (
-    CONV_MODES,
     estimator_array,
     estimator_labels,
     feature_map_grams,
     gram_with_rule,
     layer_grams,
+)
+from infoflow.options import (
+    ALPHA,
+    CONV_MODE,
+    DPI_TOLERANCE,
+    DTYPE,
+    METHOD,
+    PROBE_BATCH_SIZE,
+    RULE,
+    SATURATION,
 )
 
 
@@ -94,8 +102,9 @@ class InformationMonitor:
     rule : str, default "silverman"
         Kernel width rule for X and every layer variable (see :func:`infoflow.kernel_width`).
     alpha : float, default 1.01
-    conv_mode : {"feature_maps", "tensor"}, default "feature_maps"
-        A conv layer as C feature maps with one σ each (the paper's), or as one tensor with one σ.
+    conv_mode : {"tensor", "feature_maps"}, default "tensor"
+        A conv layer as one tensor with one σ, or as C feature maps with one σ each (the
+        paper's, which saturates at log2 n on small images: docs/information_flow.md).
     dtype : {"float64", "float32"}, default "float64"
     dpi_tolerance : float, default 1e-6
         Bits by which a later link may exceed an earlier one before a DPI counts as broken.
@@ -107,7 +116,7 @@ class InformationMonitor:
         Conv layers (among ``layers``) whose feature maps are also decomposed into redundancy
         and synergy about the labels (:mod:`infoflow.pid`); costs 2C extra eigendecompositions
         per layer and checkpoint.
-    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "exact"
+    method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "auto"
         How spectra are computed; the resolved method is :attr:`method` ("auto" is exact up to
         2000 probe samples).
     """
@@ -119,26 +128,24 @@ class InformationMonitor:
         labels: Any,
         *,
         layers: Sequence[LayerSpec] | None = None,
-        rule: str = DEFAULT_RULE,
-        alpha: float = 1.01,
-        conv_mode: str = "feature_maps",
-        dtype: str = "float64",
-        dpi_tolerance: float = DPI_TOLERANCE,
-        saturation: float = 0.05,
-        batch_size: int = 512,
+        rule: str = RULE.default,
+        alpha: float = ALPHA.default,
+        conv_mode: str = CONV_MODE.default,
+        dtype: str = DTYPE.default,
+        dpi_tolerance: float = DPI_TOLERANCE.default,
+        saturation: float = SATURATION.default,
+        batch_size: int = PROBE_BATCH_SIZE.default,
         pid_layers: Sequence[str] = (),
-        method: Any = "exact",
+        method: Any = METHOD.default,
     ) -> None:
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(f"inputs must be a torch tensor, got {type(inputs).__name__}")
         if inputs.ndim < 2 or len(inputs) < 2:
             raise ValueError(f"inputs must have shape (n, ...) with n >= 2, got {tuple(inputs.shape)}")
-        if rule not in RULES:
-            raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-        if conv_mode not in CONV_MODES:
-            raise ValueError(f"conv_mode must be one of {CONV_MODES}, got {conv_mode!r}")
-        if not 0 <= saturation < 0.5:
-            raise ValueError(f"saturation must be in [0, 0.5), got {saturation}")
+        rule, conv_mode = RULE.check(rule), CONV_MODE.check(conv_mode)
+        alpha, dtype = ALPHA.check(alpha), DTYPE.check(dtype)
+        dpi_tolerance, saturation = DPI_TOLERANCE.check(dpi_tolerance), SATURATION.check(saturation)
+        batch_size = PROBE_BATCH_SIZE.check(batch_size)
         self.model = model
         self.inputs = inputs
         self.labels = _probe_labels(labels, len(inputs))
@@ -151,7 +158,7 @@ class InformationMonitor:
                 f"pid_layers must be among the measured layers {self.layers}, got {outside}"
             )
         self.rule, self.conv_mode = rule, conv_mode
-        self.alpha, self.dtype = check_alpha(alpha), check_precision(dtype)
+        self.alpha, self.dtype = alpha, dtype
         self.dpi_tolerance, self.saturation, self.batch_size = dpi_tolerance, saturation, batch_size
         self.checkpoints: list[Checkpoint] = []
         self._warned: set[str] = set()

@@ -22,6 +22,7 @@ from infoflow.monitor.layer_grams import (
     gram_with_rule,
     layer_grams,
 )
+from infoflow.options import ALPHA, DTYPE, METHOD
 
 
 def _held(results: Sequence[Any]) -> float:
@@ -36,10 +37,10 @@ def dpi_sensitivity(
     *,
     rules: Sequence[str] = RULES,
     conv_modes: Sequence[str] = CONV_MODES,
-    alpha: float = 1.01,
+    alpha: float = ALPHA.default,
     tolerance: float = DPI_TOLERANCE,
-    dtype: str = "float64",
-    method: Any = "exact",
+    dtype: str = DTYPE.default,
+    method: Any = METHOD.default,
     chains: Chains | Sequence[str] | Sequence[Sequence[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (rule, conv_mode): DPI verdicts and link shares, from the same activations.

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infoflow.measures import EntropyCache
+from infoflow.options import ALPHA, DTYPE, METHOD
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ def layer_pid_from_cache(cache: EntropyCache, maps: Sequence[str], target: str) 
 
 
 def layer_pid(
-    maps: Sequence[Any], target: Any, *, alpha: float = 1.01, dtype: str = "float64",
-    method: Any = "exact",
+    maps: Sequence[Any], target: Any, *, alpha: float = ALPHA.default, dtype: str = DTYPE.default,
+    method: Any = METHOD.default,
 ) -> LayerPID:
     """Redundancy and synergy of C >= 2 feature maps (one Gram matrix each) about a target Gram.
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infoflow.measures import EntropyCache
+from infoflow.options import ALPHA, DTYPE, METHOD
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ class MMIDecomposition:
 
 
 def mmi(
-    sources: Sequence[Any], target: Any, *, alpha: float = 1.01, dtype: str = "float64",
-    method: Any = "exact",
+    sources: Sequence[Any], target: Any, *, alpha: float = ALPHA.default, dtype: str = DTYPE.default,
+    method: Any = METHOD.default,
 ) -> MMIDecomposition:
     """MMI partial information decomposition of two sources about a target.
 
