@@ -55,20 +55,54 @@ def to_scalar(value: Any) -> Any:
     return float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
+def plain_cpu_tensor(x: Any) -> bool:
+    """Whether ``x`` is a CPU tensor that needs no gradient: one that infoflow computes on as a
+    NumPy array sharing its memory (``x.numpy()``, no copy), since NumPy's BLAS and SciPy's
+    solvers are faster on the CPU than torch's for this work (``benchmarks/bench_peers.py``)."""
+    return is_torch(x) and x.device.type == "cpu" and not x.requires_grad
+
+
 def flatten_samples(x: Any) -> Any:
     """``x`` of shape (n, ...) as (n, d), each sample flattened."""
     return x.reshape(x.shape[0], -1)
 
 
-def eigvalsh(a: Any) -> Any:
-    """Eigenvalues of a symmetric matrix, ascending; never the eigenvectors.
+#: The sizes, per precision, where SciPy's LAPACK ``?syevd`` beats ``torch.linalg.eigvalsh`` on
+#: the CPU: from the first number up to (not including) the second. Below, SciPy's per-call
+#: overhead (argument checks, workspace query) dominates; above, torch's LAPACK build is faster.
+#: Measured with one thread on the 2-core machine (under load, so the ratios count, not the
+#: times) with ``python benchmarks/bench_solvers.py --sizes 100 300 700 1000 1250 1500 1750
+#: 2000 3000``: float64 SciPy/torch 0.7/0.5 ms at n = 100, 0.86/1.18 s at 1000, 5.6/4.8 s at
+#: 1500, 22/16 s at 3000; float32 0.6/0.4 ms at 100, 0.021/0.017 s at 300, 5.0/5.3 s at 2000,
+#: 6.8/5.8 s at 3000.
+SCIPY_SOLVER_SIZES = {"float64": (300, 1500), "float32": (400, 2500)}
 
-    NumPy arrays go to LAPACK's ``?syevd`` through SciPy: the solver ``numpy.linalg.eigvalsh``
-    uses (identical float64 results), but SciPy's build runs float32 about 1.5x faster at
-    n = 1000. Torch tensors use ``torch.linalg.eigvalsh`` (differentiable, on their device).
+def eigvalsh(a: Any) -> Any:
+    """Eigenvalues of a symmetric matrix (or a (b, m, m) stack), ascending; never eigenvectors.
+
+    The solver is chosen by the measured speed (:data:`SCIPY_SOLVER_SIZES`), not by the kind of
+    the input: on the CPU, LAPACK's ``?syevd`` through SciPy in the measured middle range and
+    ``torch.linalg.eigvalsh`` elsewhere, for NumPy arrays and torch tensors alike (both share
+    memory with the input: no copy). Stacks go to torch's batched solver. CUDA tensors and
+    tensors that need a gradient always use torch. Both solvers read the lower triangle.
     """
+    n = a.shape[-1]
+    low, high = SCIPY_SOLVER_SIZES["float32" if a.dtype.itemsize == 4 else "float64"]
+    use_scipy = a.ndim == 2 and low <= n < high
     if is_torch(a):
-        return namespace(a).linalg.eigvalsh(a)
+        import torch
+
+        if use_scipy and a.device.type == "cpu" and not a.requires_grad:
+            return torch.from_numpy(_scipy_eigvalsh(a.numpy()))
+        return torch.linalg.eigvalsh(a)
+    if use_scipy:
+        return _scipy_eigvalsh(a)
+    import torch
+
+    return torch.linalg.eigvalsh(torch.from_numpy(np.ascontiguousarray(a))).numpy()
+
+
+def _scipy_eigvalsh(a: np.ndarray) -> np.ndarray:
     from scipy.linalg import eigh
 
     return eigh(a, eigvals_only=True, driver="evd", check_finite=False)

@@ -95,3 +95,93 @@ def test_entropy_cache_with_known_blocks_equals_detection(rng):
         assert cache.entropy(*names) == pytest.approx(
             joint_entropy([grams[n] for n in names], alpha=1.01), abs=1e-12
         )
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.01, 2.0, np.inf])
+def test_label_entropies_are_the_closed_form_in_either_precision(rng, dtype, alpha):
+    """The delta kernel's spectrum is the class proportions: computed from the counts, so float32
+    is as exact as float64 (an eigensolver in float32 was 5e-5 bits off)."""
+    from infoflow import EntropyCache, renyi_entropy
+
+    from tests.conftest import proportions, renyi_of_distribution
+
+    y, z = rng.integers(0, 7, size=900), rng.integers(0, 3, size=900)
+    expected_y = renyi_of_distribution(proportions(y), alpha)
+    expected_yz = renyi_of_distribution(proportions(y, z), alpha)
+    assert renyi_entropy(label_gram(y), alpha=alpha, dtype=dtype) == pytest.approx(
+        expected_y, abs=1e-12)
+    assert renyi_entropy(torch.tensor(label_gram(y)), alpha=alpha, dtype=dtype).item() == (
+        pytest.approx(expected_y, abs=1e-12))
+    cache = EntropyCache({"y": label_gram(y), "z": label_gram(z)}, alpha=alpha, dtype=dtype)
+    assert cache.entropy("y") == pytest.approx(expected_y, abs=1e-12)
+    assert cache.entropy("y", "z") == pytest.approx(expected_yz, abs=1e-12)
+
+
+def test_only_delta_kernels_take_the_closed_form(rng):
+    from infoflow.measures.spectrum import is_delta
+
+    y = rng.integers(0, 3, size=40)
+    k = label_gram(y)
+    assert is_delta(k, block_labels(k)) and is_delta(np.ones((5, 5)), None)
+    scaled = k * 0.5  # a multiple of a delta kernel has the same normalised spectrum
+    assert is_delta(scaled, block_labels(scaled))
+    graded = k.copy()
+    graded[0, np.flatnonzero(y == y[0])[1]] = graded[np.flatnonzero(y == y[0])[1], 0] = 0.5
+    assert not is_delta(graded, block_labels(graded))
+    assert not is_delta(k * gaussian_gram(rng.normal(size=(40, 2)), 1.0), block_labels(k))
+    assert not is_delta(torch.tensor(k, requires_grad=True), block_labels(k))
+
+
+def test_blocks_of_every_size_are_solved_in_batches_exactly(rng):
+    """Many sizes (singletons, tiny, similar and very different blocks) give groups of several
+    padded batches; the union of their spectra is the full spectrum."""
+    from infoflow.measures.spectrum import _size_groups
+
+    sizes = [1, 1, 2, 3, 5, 9, 30, 33, 36, 60, 61, 150]
+    y = rng.permutation(np.repeat(np.arange(len(sizes)), sizes))
+    a = gaussian_gram(rng.normal(size=(len(y), 3)), 1.2) * label_gram(y) / len(y)
+    groups = _size_groups(np.bincount(y))
+    assert 1 < len(groups) < len(sizes)
+    assert sorted(np.concatenate(groups).tolist()) == list(range(len(sizes)))
+    full = np.linalg.eigvalsh(a)
+    np.testing.assert_allclose(np.sort(block_eigvalsh(a)), full, atol=1e-15)
+    np.testing.assert_allclose(np.sort(block_eigvalsh(a.astype(np.float32))), full, atol=1e-7)
+    t = torch.tensor(a, requires_grad=True)  # the torch path, differentiable
+    lam = block_eigvalsh(t)
+    np.testing.assert_allclose(np.sort(lam.detach().numpy()), full, atol=1e-15)
+    lam.sum().backward()  # d(trace)/dA = I on the diagonal
+    np.testing.assert_allclose(t.grad.numpy(), np.eye(len(y)), atol=1e-12)
+
+
+def test_blocks_found_on_the_tensors_device_equal_scipys(rng):
+    """The torch search (label propagation with pointer jumping) finds the components SciPy
+    finds, also for a chain, which takes it several rounds."""
+    from infoflow.measures.spectrum import _components_on_device
+
+    y = rng.integers(0, 6, size=60)
+    chain = np.eye(12) + np.eye(12, k=1) + np.eye(12, k=-1)
+    chain[5, 6] = chain[6, 5] = 0  # two chains: 0..5 and 6..11
+    for mask in (label_gram(y) != 0, chain != 0):
+        expected = block_labels(mask.astype(float))
+        found = _components_on_device(torch.tensor(mask))
+        same = lambda labels: labels[:, None] == labels[None, :]  # noqa: E731
+        np.testing.assert_array_equal(same(found), same(expected))
+
+
+@pytest.mark.parametrize("n", [40, 400])
+def test_the_solvers_agree_on_both_sides_of_the_crossover(rng, monkeypatch, n):
+    """SciPy and torch solve the same matrix to round-off, whichever the size rule picks, and the
+    result keeps the input's kind."""
+    from infoflow import _array
+
+    a = gaussian_gram(rng.normal(size=(n, 3)), 1.0) / n
+    expected = np.linalg.eigvalsh(a)
+    for sizes in ((0, 10**9), (10**9, 10**9)):  # SciPy everywhere, then torch everywhere
+        monkeypatch.setitem(_array.SCIPY_SOLVER_SIZES, "float64", sizes)
+        lam = _array.eigvalsh(a)
+        assert isinstance(lam, np.ndarray)
+        np.testing.assert_allclose(lam, expected, atol=1e-15)
+        lam_t = _array.eigvalsh(torch.tensor(a))
+        assert isinstance(lam_t, torch.Tensor)
+        np.testing.assert_allclose(lam_t.numpy(), expected, atol=1e-15)

@@ -11,7 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from infoflow._array import as_float, flatten_samples, float_dtype_of, is_torch, namespace
+from infoflow._array import (
+    as_float,
+    flatten_samples,
+    float_dtype_of,
+    is_torch,
+    namespace,
+    plain_cpu_tensor,
+)
 from infoflow._memory import block_bytes, check_fits
 from infoflow._validation import check_array, check_samples, check_sigma
 
@@ -21,8 +28,14 @@ def squared_distances(x: Any, rows: slice | None = None) -> Any:
 
     ``x`` has shape (n, d). Computed as :math:`\lVert x_i\rVert^2 + \lVert x_j\rVert^2 - 2x_i^\top x_j`
     (one matrix product), clipped at zero. The full matrix is exactly symmetric with a zero
-    diagonal; a block of ``rows`` is not symmetrised (see :func:`gaussian_gram`).
+    diagonal; a block of ``rows`` is not symmetrised (see :func:`gaussian_gram`). A CPU tensor
+    that needs no gradient is computed by NumPy on the same memory: torch's CPU matrix product
+    is 2–3× slower than NumPy's BLAS on one thread (100 × 4704 float64: 10 ms against 3.4 ms).
     """
+    if plain_cpu_tensor(x):
+        import torch
+
+        return torch.from_numpy(squared_distances(x.numpy(), rows))
     sq = (x * x).sum(1)
     if rows is not None:
         d2 = (sq[rows][:, None] + sq[None, :]) - 2 * (x[rows] @ x.T)
@@ -118,6 +131,10 @@ def gaussian_gram(x: Any, sigma: float | str) -> Any:
     array([[1.    , 0.6065],
            [0.6065, 1.    ]])
     """
+    if plain_cpu_tensor(x):  # NumPy on the same memory: faster on the CPU, same result
+        import torch
+
+        return torch.from_numpy(gaussian_gram(x.numpy(), sigma))
     x = check_samples(x, "x")
     if isinstance(sigma, str):
         from infoflow.kernels.width import kernel_width
@@ -174,6 +191,10 @@ def joint_gaussian_gram(variables: Sequence[Any], sigmas: Sequence[float]) -> An
         raise ValueError(
             f"sigmas must give one width per variable: got {len(sigmas)} for {len(variables)}"
         )
+    if all(plain_cpu_tensor(v) for v in variables):
+        import torch
+
+        return torch.from_numpy(joint_gaussian_gram([v.numpy() for v in variables], sigmas))
     xs = [check_samples(v, f"variables[{i}]") for i, v in enumerate(variables)]
     widths = [check_sigma(s, f"sigmas[{i}]") for i, s in enumerate(sigmas)]
     if len({is_torch(x) for x in xs}) > 1:

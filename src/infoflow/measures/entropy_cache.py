@@ -29,7 +29,10 @@ from infoflow.measures.entropy import needs_gradient
 from infoflow.measures.spectrum import (
     block_labels,
     common_blocks,
+    delta_spectrum,
     entropy_of_normalized,
+    entropy_of_spectrum,
+    is_delta,
     unit_product,
 )
 from infoflow.options import ALPHA, DTYPE, METHOD
@@ -69,6 +72,7 @@ class EntropyCache:
             raise ValueError("grams must name at least one variable, got an empty mapping")
         self._factors: dict[str, Any] = {}
         self._blocks: dict[str, Any] = {}
+        self._delta: dict[str, bool] = {}
         self._entropies: dict[frozenset[str], Any] = {}
         self._add(grams)
         self.method = resolve_method(method, self.n, needs_gradient(list(self._factors.values())))
@@ -91,6 +95,8 @@ class EntropyCache:
             self._factors[name] = unit_product(ks, self.precision)
             # a delta kernel's classes stay diagonal blocks in every joint it takes part in
             self._blocks[name] = block_labels(self._factors[name])
+            # a delta kernel's entropies (alone or joined with others) have a closed form
+            self._delta[name] = is_delta(self._factors[name], self._blocks[name])
 
     def extended(self, grams: Mapping[str, Any]) -> EntropyCache:
         """A cache with more variables that shares this one's factors and computed entropies.
@@ -103,6 +109,7 @@ class EntropyCache:
         child.method = self.method
         child._factors = dict(self._factors)
         child._blocks = dict(self._blocks)
+        child._delta = dict(self._delta)
         child._entropies = dict(self._entropies)
         child._add(grams)
         return child
@@ -131,10 +138,15 @@ class EntropyCache:
     def _entropy(self, key: frozenset[str]) -> Any:
         if key not in self._entropies:
             ordered = [name for name in self._factors if name in key]
-            product = self._factors[ordered[0]]
+            blocks = common_blocks([self._blocks[name] for name in ordered])
+            first = self._factors[ordered[0]]
+            if all(self._delta[name] for name in ordered):
+                self._entropies[key] = entropy_of_spectrum(
+                    delta_spectrum(blocks, self.n, first), self.alpha)
+                return self._entropies[key]
+            product = first
             for name in ordered[1:]:
                 product = product * self._factors[name]
-            blocks = common_blocks([self._blocks[name] for name in ordered])
             self._entropies[key] = entropy_of_normalized(
                 product / self.n, self.alpha, self.method, blocks
             )
