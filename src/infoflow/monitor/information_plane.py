@@ -7,7 +7,7 @@ is computed once through :class:`~infoflow.EntropyCache`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from infoflow.measures import EntropyCache
@@ -42,6 +42,7 @@ def information_plane(
     layer_grams: Mapping[str, Any],
     *,
     pid_layers: Sequence[str] = (),
+    precompute: Callable[[EntropyCache, Callable[[EntropyCache], Any]], None] | None = None,
 ) -> dict[tuple[str, str], float]:
     """Every quantity of one checkpoint, keyed by (layer, quantity), in bits.
 
@@ -54,6 +55,10 @@ def information_plane(
         which the partial information decomposition about Y is added (:data:`PID_QUANTITIES`).
         Their maps enter the cache as separate variables and the layer as their set, so S(T)
         is shared between the information plane and the decomposition.
+    precompute : callable, optional
+        Called as ``precompute(cache, compute)`` with the checkpoint's cache before the values
+        are computed by ``compute(cache)``: a distributed monitor spreads the entropies that
+        ``compute`` needs across ranks (:mod:`infoflow.monitor.distributed`).
     """
     variables: dict[str, Any] = {}
     members: dict[str, str | tuple[str, ...]] = {}
@@ -66,6 +71,18 @@ def information_plane(
             variables[layer] = grams
             members[layer] = layer
     cache = probe.extended(variables)
+
+    def compute(cache: EntropyCache) -> dict[tuple[str, str], float]:
+        return _values(cache, members, pid_layers)
+
+    if precompute is not None:
+        precompute(cache, compute)
+    return compute(cache)
+
+
+def _values(
+    cache: EntropyCache, members: Mapping[str, str | tuple[str, ...]], pid_layers: Sequence[str]
+) -> dict[tuple[str, str], float]:
     values = {
         (INPUT, "H(X)"): cache.entropy("X"),
         (INPUT, "H(Y)"): cache.entropy("Y"),

@@ -30,6 +30,7 @@ from torch import nn
 
 from infoflow.kernels import label_gram
 from infoflow.monitor.activations import LayerSpec, capture_activations, resolve_layers
+from infoflow.monitor.distributed import measure_across_ranks, process_group, unwrap_model
 from infoflow.monitor.dpi import Chains, DPIVerdict, check_dpi
 from infoflow.monitor.information_plane import information_plane, probe_cache
 from infoflow.monitor.layer_grams import (
@@ -49,6 +50,10 @@ from infoflow.options import (
     RULE,
     SATURATION,
 )
+
+
+#: The columns of :meth:`InformationMonitor.records` and :meth:`InformationMonitor.to_dataframe`.
+_RECORD_COLUMNS = ("step", "epoch", "layer", "quantity", "value")
 
 
 class SaturationWarning(UserWarning):
@@ -93,6 +98,9 @@ class InformationMonitor:
     Parameters
     ----------
     model : torch.nn.Module
+        The model, or its DistributedDataParallel / DataParallel wrapper: the monitor measures
+        the module inside (layer names as in the user's module) and never starts collective
+        communication through the wrapper's forward.
     inputs : tensor of shape (n, ...)
         The probe inputs X, n >= 2; moved to the model's device when measuring.
     labels : integer array or tensor of shape (n,)
@@ -119,6 +127,15 @@ class InformationMonitor:
     method : {"exact", "lanczos", "nystrom", "auto"} or a method object, default "auto"
         How spectra are computed; the resolved method is :attr:`method` ("auto" is exact up to
         2000 probe samples).
+    distributed : bool or process group, default False
+        Spread each checkpoint's entropies (eigendecompositions) across the ranks of the
+        initialised ``torch.distributed`` process group (True: the default group); every rank
+        must call :meth:`measure` at the same steps and gets the same values
+        (:mod:`infoflow.monitor.distributed`).
+    timeout : float, default 600
+        Seconds a rank of a distributed measurement waits for the others before raising
+        :class:`~infoflow.monitor.distributed.DistributedMeasurementError` (gloo; other backends
+        use the process group's timeout).
     """
 
     def __init__(
@@ -137,6 +154,8 @@ class InformationMonitor:
         batch_size: int = PROBE_BATCH_SIZE.default,
         pid_layers: Sequence[str] = (),
         method: Any = METHOD.default,
+        distributed: Any = False,
+        timeout: float = 600.0,
     ) -> None:
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(f"inputs must be a torch tensor, got {type(inputs).__name__}")
@@ -146,6 +165,11 @@ class InformationMonitor:
         alpha, dtype = ALPHA.check(alpha), DTYPE.check(dtype)
         dpi_tolerance, saturation = DPI_TOLERANCE.check(dpi_tolerance), SATURATION.check(saturation)
         batch_size = PROBE_BATCH_SIZE.check(batch_size)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        self._group = process_group(distributed)
+        self.timeout = float(timeout)
+        model = unwrap_model(model)
         self.model = model
         self.inputs = inputs
         self.labels = _probe_labels(labels, len(inputs))
@@ -185,7 +209,22 @@ class InformationMonitor:
         )
 
     def measure(self, step: int, *, epoch: int | None = None) -> Checkpoint:
-        """Measure every chosen layer now; returns (and keeps) the checkpoint."""
+        """Measure every chosen layer now; returns (and keeps) the checkpoint.
+
+        With ``distributed`` every rank must call it at the same step; each rank computes a
+        share of the entropies and keeps the same checkpoint.
+        """
+        if self._group is None:
+            values = self._values()
+        else:
+            values = measure_across_ranks(self._values, group=self._group, timeout=self.timeout,
+                                          what=f"measuring step {step}")
+        checkpoint = Checkpoint(step, epoch, values, self._verdict(values),
+                                self._saturated(values))
+        self.checkpoints.append(checkpoint)
+        return checkpoint
+
+    def _values(self, precompute: Any = None) -> dict[tuple[str, str], float]:
         acts = self.activations()
         grams = {
             name: (feature_map_grams if name in self.pid_layers else layer_grams)(
@@ -194,11 +233,11 @@ class InformationMonitor:
             )
             for name in self.layers
         }
-        values = information_plane(self._probe, grams, pid_layers=self.pid_layers)
-        verdict = check_dpi(values, self.chains, tolerance=self.dpi_tolerance)
-        checkpoint = Checkpoint(step, epoch, values, verdict, self._saturated(values))
-        self.checkpoints.append(checkpoint)
-        return checkpoint
+        return information_plane(self._probe, grams, pid_layers=self.pid_layers,
+                                 precompute=precompute)
+
+    def _verdict(self, values: dict[tuple[str, str], float]) -> DPIVerdict:
+        return check_dpi(values, self.chains, tolerance=self.dpi_tolerance)
 
     def _saturated(self, values: dict[tuple[str, str], float]) -> tuple[str, ...]:
         top = math.log2(self.n)
@@ -221,3 +260,61 @@ class InformationMonitor:
     def records(self) -> list[dict[str, Any]]:
         """Tidy rows of every checkpoint so far."""
         return [row for checkpoint in self.checkpoints for row in checkpoint.rows()]
+
+    def to_dataframe(self) -> Any:
+        """The records as a pandas DataFrame with columns step, epoch, layer, quantity, value
+        (epoch a nullable integer); needs pandas (``pip install 'infoflow[pandas]'``)."""
+        try:
+            import pandas
+        except ImportError as error:
+            raise ImportError(
+                "InformationMonitor.to_dataframe needs pandas, which is not installed; install "
+                "it with: pip install 'infoflow[pandas]'"
+            ) from error
+        frame = pandas.DataFrame(self.records(), columns=list(_RECORD_COLUMNS))
+        return frame.astype({"step": "int64", "epoch": "Int64", "value": "float64"})
+
+    def state_dict(self) -> dict[str, Any]:
+        """The checkpoints so far and the settings they were measured with, as plain data
+        (lists, numbers, strings): ``torch.save``, JSON and Lightning checkpoints hold it."""
+        return {
+            "settings": self._settings(),
+            "checkpoints": [
+                {"step": c.step, "epoch": c.epoch, "saturated": list(c.saturated),
+                 "values": [[layer, quantity, value] for (layer, quantity), value
+                            in c.values.items()]}
+                for c in self.checkpoints
+            ],
+            "warned": sorted(self._warned),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue the records of :meth:`state_dict`: its checkpoints replace this monitor's.
+
+        Raises ValueError when the state was measured with other settings (layers, probe size,
+        alpha, width rule, layer-kernel mode, precision), whose values would not continue these.
+        """
+        if not isinstance(state, dict) or "checkpoints" not in state:
+            raise TypeError(f"state must be a dict from InformationMonitor.state_dict(), got "
+                            f"{type(state).__name__}")
+        ours = self._settings()
+        differ = {k: (v, ours.get(k)) for k, v in state.get("settings", {}).items()
+                  if ours.get(k) != v}
+        if differ:
+            raise ValueError(
+                "state was measured with other settings than this monitor's: "
+                + ", ".join(f"{k} {saved!r} (this monitor: {mine!r})"
+                            for k, (saved, mine) in differ.items())
+            )
+        checkpoints = []
+        for saved in state["checkpoints"]:
+            values = {(layer, quantity): float(value) for layer, quantity, value in saved["values"]}
+            checkpoints.append(Checkpoint(int(saved["step"]), saved["epoch"], values,
+                                          self._verdict(values), tuple(saved["saturated"])))
+        self.checkpoints = checkpoints
+        self._warned = set(state.get("warned", ()))
+
+    def _settings(self) -> dict[str, Any]:
+        return {"layers": list(self.layers), "n": self.n, "alpha": self.alpha, "rule": self.rule,
+                "conv_mode": self.conv_mode, "dtype": self.dtype,
+                "pid_layers": list(self.pid_layers)}

@@ -6,11 +6,14 @@ import base64
 import html
 import io
 import math
+import os
 from pathlib import Path
+from typing import Any
 
+from infoflow.monitor import DPI_TOLERANCE
 from infoflow.monitor.information_plane import PID_QUANTITIES
 from infoflow.reporting.plots import FIGURES
-from infoflow.reporting.records import RunRecords, load_records
+from infoflow.reporting.records import RunRecords, as_records
 from infoflow.storage.run_folder import RunFolder
 
 
@@ -58,9 +61,7 @@ def _chains(records: RunRecords) -> str:
 
 def draw_plots(records: RunRecords, folder: RunFolder) -> dict[str, bytes]:
     """Save every figure as PNG under plots/ and return the bytes."""
-    import matplotlib.pyplot as plt
-
-    folder.plots.mkdir(exist_ok=True)
+    folder.plots.mkdir(parents=True, exist_ok=True)
     images = {}
     for name, make in FIGURES.items():
         if (name == "training" and not records.epochs) or (name == "pid" and not records.pid_layers):
@@ -68,19 +69,39 @@ def draw_plots(records: RunRecords, folder: RunFolder) -> dict[str, bytes]:
         fig = make(records)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=110)
-        plt.close(fig)
         images[name] = buffer.getvalue()
         (folder.plots / f"{name}.png").write_bytes(images[name])
     return images
 
 
-def write_report(path: str | Path) -> Path:
-    """Redraw every plot and the HTML report of the run folder ``path``; returns the report."""
-    folder = RunFolder(path)
-    records = load_records(folder)
+def _about_probe(config: dict) -> str:
+    if "probe_size" not in config:
+        return ""
+    n = int(config["probe_size"])
+    return f"; probe n = {n} (log<sub>2</sub> n = {math.log2(n):.3f} bits)"
+
+
+def write_report(run: Any, *, out: str | os.PathLike | None = None) -> Path:
+    """Draw every plot and the HTML report of a run; returns the report's path.
+
+    Parameters
+    ----------
+    run : run folder, or records in any form :func:`~infoflow.reporting.records.as_records`
+        accepts (``monitor.records()``, ``monitor.to_dataframe()``, RunRecords)
+    out : folder, optional
+        Where plots/ and report.html go: default the run folder itself; required for records.
+    """
+    is_folder = isinstance(run, (str, os.PathLike, RunFolder))
+    if out is None and not is_folder:
+        raise ValueError("out must name the folder for plots/ and report.html when run holds "
+                         "records rather than a run folder")
+    records = as_records(run)
+    folder = RunFolder(out) if out is not None else (
+        run if isinstance(run, RunFolder) else RunFolder(run))
+    folder.path.mkdir(parents=True, exist_ok=True)
     images = draw_plots(records, folder)
     final = records.verdicts[-1]
-    n = int(records.config["probe_size"])
+    config = records.config
     shares = records.shares
     timing = records.timing
     total = timing.get("train_seconds", 0) + timing.get("measure_seconds", 0)
@@ -101,15 +122,15 @@ def write_report(path: str | Path) -> Path:
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
 table{{border-collapse:collapse;margin:0.5em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;
 text-align:right}}img{{max-width:100%}}.ok{{color:#080}}.bad{{color:#b00}}</style></head><body>
-<h1>infoflow run: {html.escape(str(records.config['model']))} on
-{html.escape(str(records.config['data']))}</h1>
-<p>{len(records.steps)} checkpoints up to step {int(records.steps[-1])}; probe n = {n}
-(log<sub>2</sub> n = {math.log2(n):.3f} bits); final test accuracy {accuracy}.
-All values in bits, α = {records.config['alpha']}, width rule
-<b>{html.escape(str(records.config['rule']))}</b>, layer kernel
-<b>{html.escape(str(records.config['conv_mode']))}</b>, spectra
+<h1>infoflow run: {html.escape(str(config.get('model', 'a model')))} on
+{html.escape(str(config.get('data', 'its data')))}</h1>
+<p>{len(records.steps)} checkpoints up to step {int(records.steps[-1])}{_about_probe(config)};
+final test accuracy {accuracy}.
+All values in bits, α = {config.get('alpha', 'as measured')}, width rule
+<b>{html.escape(str(config.get('rule', 'as measured')))}</b>, layer kernel
+<b>{html.escape(str(config.get('conv_mode', 'as measured')))}</b>, spectra
 <b>{html.escape(str(records.resolved.get('method', 'exact')))}</b>
-({html.escape(str(records.config.get('dtype', 'float64')))}).</p>
+({html.escape(str(config.get('dtype', 'float64')))}).</p>
 <h2>Information plane</h2>{img('information_plane')}
 <h2>Mutual information over training</h2>{img('mutual_information')}
 <h2>Final checkpoint</h2>{_table(layer_rows, ['layer', 'I(X;T)', 'I(T;Y)', 'H(T)'])}
@@ -121,7 +142,7 @@ I(X;Y) = {records.values_at(last)[('input', 'I(X;Y)')]:.4g}.</p>
 <p>Along a Markov chain Y → X → T<sub>1</sub> → … → T<sub>K</sub>, in which each layer depends
 on the input only through the previous one: DPI 1: I(X;T<sub>1</sub>) ≥ … ≥ I(X;T<sub>K</sub>);
 DPI 2: I(X;Y) ≥ I(T<sub>1</sub>;Y) ≥ … ≥ I(T<sub>K</sub>;Y). A link breaks when the later value
-exceeds the earlier by more than {records.config['dpi_tolerance']} bits. {_chains(records)}</p>
+exceeds the earlier by more than {config.get('dpi_tolerance', DPI_TOLERANCE)} bits. {_chains(records)}</p>
 <p> Held at {100 * shares['DPI 1']:.0f}% (DPI 1) and
 {100 * shares['DPI 2']:.0f}% (DPI 2) of checkpoints. At the final checkpoint:
 <span class="{'ok' if final.dpi1 else 'bad'}">DPI 1 {'holds' if final.dpi1 else 'breaks'}</span>,

@@ -1,7 +1,10 @@
 """Figures of a run: the information plane, MI over training, DPI summary, training curves.
 
-Each function takes the records and ``ax=None`` (or a figure for several panels) and returns
-the matplotlib figure. matplotlib is imported lazily, with the file-only Agg backend.
+Each function takes the records in any form :func:`~infoflow.reporting.records.as_records`
+accepts (a run folder, ``monitor.records()``, a DataFrame) and returns a
+:class:`matplotlib.figure.Figure`. matplotlib is imported lazily and only through its
+object-oriented API: no pyplot state, no backend switch, no rcParams change in the caller's
+process (a figure is saved with ``fig.savefig`` or shown by embedding it).
 """
 
 from __future__ import annotations
@@ -10,25 +13,25 @@ from typing import Any
 
 import numpy as np
 
-from infoflow.reporting.records import RunRecords
+from infoflow.reporting.records import as_records
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def _figure(**options: Any) -> Any:
+    """A new figure outside pyplot's state (the caller's backend and figure list untouched)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(layout="constrained", **options)
 
 
-def information_plane_figure(records: RunRecords) -> Any:
+def information_plane_figure(records: Any) -> Any:
     """One panel per layer: I(X;T) against I(T;Y), points coloured by training step."""
-    plt = _pyplot()
+    from matplotlib.colors import Normalize
+
+    records = as_records(records)
     count = len(records.layers)
-    fig, axes = plt.subplots(1, count, figsize=(3.2 * count + 1, 3.4), squeeze=False,
-                             constrained_layout=True)
-    norm = plt.Normalize(records.steps.min(), max(records.steps.max(), 1))
+    fig = _figure(figsize=(3.2 * count + 1, 3.4))
+    axes = fig.subplots(1, count, squeeze=False)
+    norm = Normalize(records.steps.min(), max(records.steps.max(), 1))
     points = None
     for ax, layer in zip(axes[0], records.layers):
         x, y = records.series[(layer, "I(X;T)")], records.series[(layer, "I(T;Y)")]
@@ -43,10 +46,11 @@ def information_plane_figure(records: RunRecords) -> Any:
     return fig
 
 
-def mutual_information_figure(records: RunRecords) -> Any:
+def mutual_information_figure(records: Any) -> Any:
     """I(X;T) and I(T;Y) of every layer against training steps, with I(X;Y) for reference."""
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    records = as_records(records)
+    fig = _figure(figsize=(10, 3.6))
+    left, right = fig.subplots(1, 2)
     for layer in records.layers:
         left.plot(records.steps, records.series[(layer, "I(X;T)")], label=layer)
         right.plot(records.steps, records.series[(layer, "I(T;Y)")], label=layer)
@@ -60,11 +64,11 @@ def mutual_information_figure(records: RunRecords) -> Any:
     return fig
 
 
-def dpi_figure(records: RunRecords) -> Any:
+def dpi_figure(records: Any) -> Any:
     """Whether DPI 1 and DPI 2 hold at each checkpoint, and the share of checkpoints."""
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 2.8), constrained_layout=True,
-                                      gridspec_kw={"width_ratios": [3, 1]})
+    records = as_records(records)
+    fig = _figure(figsize=(10, 2.8))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
     held = np.array([[v.dpi1 for v in records.verdicts], [v.dpi2 for v in records.verdicts]])
     left.imshow(held, aspect="auto", cmap="RdYlGn", vmin=0, vmax=1, interpolation="nearest",
                 extent=(records.steps.min(), records.steps.max(), 1.5, -0.5))
@@ -77,10 +81,11 @@ def dpi_figure(records: RunRecords) -> Any:
     return fig
 
 
-def training_figure(records: RunRecords) -> Any:
-    """Training loss and train/test accuracy per epoch."""
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2), constrained_layout=True)
+def training_figure(records: Any) -> Any:
+    """Training loss and train/test accuracy per epoch (a run folder's training.csv)."""
+    records = as_records(records)
+    fig = _figure(figsize=(10, 3.2))
+    left, right = fig.subplots(1, 2)
     epochs = [e["epoch"] + 1 for e in records.epochs]
     left.plot(epochs, [e["train_loss"] for e in records.epochs])
     left.set_title("training loss")
@@ -94,13 +99,13 @@ def training_figure(records: RunRecords) -> Any:
     return fig
 
 
-def pid_figure(records: RunRecords) -> Any:
+def pid_figure(records: Any) -> Any:
     """Per decomposed layer: RST/I, WNI, MMI redundancy and synergy over training (top), and
     each feature map's I(T^c;Y) over training as a heat map (bottom)."""
-    plt = _pyplot()
+    records = as_records(records)
     layers = records.pid_layers
-    fig, axes = plt.subplots(2, len(layers), figsize=(5 * len(layers), 6.4), squeeze=False,
-                             constrained_layout=True)
+    fig = _figure(figsize=(5 * len(layers), 6.4))
+    axes = fig.subplots(2, len(layers), squeeze=False)
     for column, layer in enumerate(layers):
         top, bottom = axes[0][column], axes[1][column]
         for quantity in ("RST/I", "WNI", "MMI redundancy", "MMI synergy"):

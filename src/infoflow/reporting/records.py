@@ -1,31 +1,40 @@
-"""A run's tidy records read back as per-step series, with DPI verdicts recomputed from them."""
+"""A run's tidy records as per-step series, with DPI verdicts recomputed from them.
+
+The records come from a run folder, from :meth:`InformationMonitor.records
+<infoflow.monitor.InformationMonitor.records>` (a list of tidy rows) or from a pandas DataFrame
+with the same columns (``step, epoch, layer, quantity, value``); :func:`as_records` takes any
+of them, and so does every plotting and report function.
+"""
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from infoflow.monitor import Chains, DPIVerdict, check_dpi, dpi_shares
+from infoflow.monitor import DPI_TOLERANCE, Chains, DPIVerdict, check_dpi, dpi_shares
 from infoflow.monitor.information_plane import map_quantity
-from infoflow.storage.run_folder import RunFolder, read_rows
+from infoflow.storage.run_folder import MEASUREMENT_FIELDS, RunFolder, read_rows
 
 
 @dataclass
 class RunRecords:
-    """Everything the report shows, read from a run folder."""
+    """Everything the report shows: the measurements, and what a run folder adds to them."""
 
     config: dict
     resolved: dict
     steps: np.ndarray
     layers: list[str]
     series: dict[tuple[str, str], np.ndarray]
-    epochs: list[dict[str, float]]
-    verdicts: list[DPIVerdict]
-    chains: Chains
-    sensitivity: list[dict[str, str]]
-    timing: dict[str, float]
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    verdicts: list[DPIVerdict] = field(default_factory=list)
+    chains: Chains | None = None
+    sensitivity: list[dict[str, str]] = field(default_factory=list)
+    timing: dict[str, float] = field(default_factory=dict)
 
     @property
     def pid_layers(self) -> list[str]:
@@ -46,29 +55,84 @@ class RunRecords:
         return {key: float(v[index]) for key, v in self.series.items()}
 
 
-def load_records(folder: RunFolder) -> RunRecords:
+def records_from_rows(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    config: Mapping[str, Any] | None = None,
+    resolved: Mapping[str, Any] | None = None,
+    epochs: list[dict[str, float]] | None = None,
+    sensitivity: list[dict[str, str]] | None = None,
+    timing: Mapping[str, float] | None = None,
+) -> RunRecords:
+    """:class:`RunRecords` from tidy rows (``step, epoch, layer, quantity, value``; numbers or
+    the strings a CSV file holds). Layers are taken in the order their I(X;T) first appears;
+    the DPI chains are ``resolved["chains"]`` if recorded, else one chain of the layers in order."""
+    config = dict(config or {})
+    by_step: dict[int, dict[tuple[str, str], float]] = defaultdict(dict)
+    layers: list[str] = []
+    for row in rows:
+        missing = [name for name in MEASUREMENT_FIELDS if name != "epoch" and name not in row]
+        if missing:
+            raise ValueError(
+                f"records must be tidy rows with columns {list(MEASUREMENT_FIELDS)}; a row lacks "
+                f"{missing}: {dict(row)}"
+            )
+        by_step[int(row["step"])][(str(row["layer"]), str(row["quantity"]))] = float(row["value"])
+        if row["quantity"] == "I(X;T)" and row["layer"] not in layers:
+            layers.append(str(row["layer"]))
+    if not by_step:
+        raise ValueError("records hold no measurements yet")
+    steps = np.array(sorted(by_step))
+    keys = sorted({key for values in by_step.values() for key in values})
+    series = {key: np.array([by_step[s].get(key, np.nan) for s in steps]) for key in keys}
+    tolerance = float(config.get("dpi_tolerance", DPI_TOLERANCE))
+    resolved = dict(resolved or {})
+    # runs recorded before chains were checked measured one chain, the layers in order
+    chains = Chains.from_dict(resolved["chains"]) if "chains" in resolved else Chains.of(layers)
+    verdicts = [check_dpi(by_step[s], chains, tolerance=tolerance) for s in steps]
+    return RunRecords(
+        config=config, resolved=resolved, steps=steps, layers=layers, series=series,
+        epochs=list(epochs or []), verdicts=verdicts, chains=chains,
+        sensitivity=list(sensitivity or []), timing=dict(timing or {}),
+    )
+
+
+def load_records(folder: RunFolder | str | os.PathLike) -> RunRecords:
     """Read a run folder's records (as much as has been measured)."""
+    folder = folder if isinstance(folder, RunFolder) else RunFolder(folder)
     config = folder.config()
     rows = folder.measurements()
     if not rows:
         raise ValueError(f"{folder.path} holds no measurements yet")
-    by_step: dict[int, dict[tuple[str, str], float]] = defaultdict(dict)
-    layers: list[str] = []
-    for row in rows:
-        by_step[int(row["step"])][(row["layer"], row["quantity"])] = float(row["value"])
-        if row["quantity"] == "I(X;T)" and row["layer"] not in layers:
-            layers.append(row["layer"])
-    steps = np.array(sorted(by_step))
-    keys = sorted({key for values in by_step.values() for key in values})
-    series = {key: np.array([by_step[s].get(key, np.nan) for s in steps]) for key in keys}
-    tolerance = float(config.get("dpi_tolerance", 1e-6))
-    resolved = folder.resolved()
-    # runs recorded before chains were checked measured one chain, the layers in order
-    chains = Chains.from_dict(resolved["chains"]) if "chains" in resolved else Chains.of(layers)
-    verdicts = [check_dpi(by_step[s], chains, tolerance=tolerance) for s in steps]
-    epochs = [{k: float(v) for k, v in row.items()} for row in folder.training()]
-    return RunRecords(
-        config=config, resolved=resolved, steps=steps, layers=layers, series=series,
-        epochs=epochs, verdicts=verdicts, chains=chains, sensitivity=read_rows(folder.file("sensitivity.csv")),
+    return records_from_rows(
+        rows, config=config, resolved=folder.resolved(),
+        epochs=[{k: float(v) for k, v in row.items()} for row in folder.training()],
+        sensitivity=read_rows(folder.file("sensitivity.csv")),
         timing=folder.read_json("timing.json", {}),
+    )
+
+
+def _is_dataframe(data: Any) -> bool:
+    return type(data).__module__.startswith("pandas") and hasattr(data, "to_dict")
+
+
+def as_records(data: Any) -> RunRecords:
+    """:class:`RunRecords` from any form of a run's records.
+
+    Parameters
+    ----------
+    data : RunRecords, run folder (path or :class:`~infoflow.storage.RunFolder`), list of tidy
+        rows (``monitor.records()``) or pandas DataFrame (``monitor.to_dataframe()``)
+    """
+    if isinstance(data, RunRecords):
+        return data
+    if isinstance(data, (RunFolder, str, os.PathLike)):
+        return load_records(data)
+    if _is_dataframe(data):
+        return records_from_rows(data.to_dict("records"))
+    if isinstance(data, Iterable) and not isinstance(data, (Mapping, bytes)):
+        return records_from_rows(list(data))
+    raise TypeError(
+        "records must be a run folder, RunRecords, a list of tidy rows (monitor.records()) or a "
+        f"pandas DataFrame, got {type(data).__name__}"
     )

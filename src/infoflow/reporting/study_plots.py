@@ -31,14 +31,12 @@ def study_table(path: Path) -> dict[str, dict[int, np.ndarray]]:
 
 
 def filter_study_figure(path: Path) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     study = json.loads((path / "study.json").read_text())
     table = study_table(path)
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6.4), constrained_layout=True)
+    fig = Figure(figsize=(12, 6.4), layout="constrained")
+    axes = fig.subplots(2, 3)
     for ax, (quantity, label) in zip(axes.flat, PANELS):
         counts = sorted(table[quantity])
         values = [table[quantity][c] for c in counts]
@@ -60,12 +58,8 @@ def filter_study_figure(path: Path) -> Any:
 
 
 def write_study_plot(path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
-
     path = Path(path)
     (path / "plots").mkdir(exist_ok=True)
-    fig = filter_study_figure(path)
     target = path / "plots" / "filter_study.png"
-    fig.savefig(target, dpi=110)
-    plt.close(fig)
+    filter_study_figure(path).savefig(target, dpi=110)
     return target
