@@ -92,16 +92,22 @@ def test_hooks_are_removed_and_mode_restored_when_the_forward_pass_raises(probe)
     x, y = probe
 
     class Boom(Tiny):
+        boom = False
+
         def forward(self, x):
-            self.copy(x)
-            raise RuntimeError("boom")
+            if self.boom:
+                self.copy(x)
+                raise RuntimeError("boom")
+            return super().forward(x)
 
     model = Boom().double().train()
     monitor = InformationMonitor(model, x, y)
-    with pytest.raises(RuntimeError, match="boom"):
-        monitor.measure(0)
-    assert model.training
-    assert all(not m._forward_hooks for m in model.modules())
+    model.boom = True
+    for attempt in (lambda: monitor.measure(0), lambda: InformationMonitor(model, x, y)):
+        with pytest.raises(RuntimeError, match="boom"):
+            attempt()
+        assert model.training
+        assert all(not m._forward_hooks for m in model.modules())
 
 
 def test_hooks_only_while_measuring_and_eval_mode_inside(probe):
@@ -110,21 +116,25 @@ def test_hooks_only_while_measuring_and_eval_mode_inside(probe):
     seen = []
     model.copy.register_forward_pre_hook(lambda m, a: seen.append(m.training))
     before = {id(m): len(m._forward_hooks) for m in model.modules()}
-    InformationMonitor(model, x, y).measure(0)
+    monitor = InformationMonitor(model, x, y)  # one forward pass checks the chains
     assert seen == [False] and model.training
+    monitor.measure(0)
+    assert seen == [False, False] and model.training
     assert {id(m): len(m._forward_hooks) for m in model.modules()} == before
 
 
 def test_layers_by_name_and_type(probe):
     model = Tiny()
-    assert resolve_layers(model, None) == ["copy", "scaled", "clip"]
-    assert resolve_layers(model, [nn.Linear]) == ["copy", "scaled", "clip.0"]
-    assert resolve_layers(model, ["scaled", nn.ReLU]) == ["scaled", "clip.1"]
+    names = lambda layers: [layer.name for layer in resolve_layers(model, layers)]  # noqa: E731
+    assert names(None) == ["copy", "scaled", "clip"]
+    assert names([nn.Linear]) == ["copy", "scaled", "clip.0"]
+    assert names(["scaled", nn.ReLU]) == ["scaled", "clip.1"]
+    assert names([model.clip[1], ("clip", lambda out: out * 2)]) == ["clip.1", "clip:<lambda>"]
     with pytest.raises(ValueError, match="not a module"):
         resolve_layers(model, ["conv9"])
     with pytest.raises(ValueError, match="does not use"):
         resolve_layers(model, [nn.Conv2d])
-    with pytest.raises(TypeError, match="module names or nn.Module types"):
+    with pytest.raises(TypeError, match="module names, nn.Module types or modules"):
         resolve_layers(model, [3])
 
 
@@ -172,7 +182,9 @@ def test_bad_probe(probe):
     x, y = probe
     with pytest.raises(ValueError, match="labels must have shape"):
         InformationMonitor(Tiny().double(), x, y[:10])
-    with pytest.raises(TypeError, match="integer class labels"):
+    with pytest.raises(TypeError, match="labels must hold integer class labels"):
         InformationMonitor(Tiny().double(), x, y.astype(float))
-    with pytest.raises(TypeError, match="inputs must be a torch tensor"):
-        InformationMonitor(Tiny().double(), x.numpy(), y)
+    with pytest.raises(TypeError, match="inputs must be a torch tensor or NumPy array"):
+        InformationMonitor(Tiny().double(), "images", y)
+    with pytest.raises(ValueError, match="n >= 2"):
+        InformationMonitor(Tiny().double(), x[:1], y[:1])

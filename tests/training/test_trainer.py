@@ -100,7 +100,7 @@ def test_a_new_run_refuses_an_existing_folder(finished):
 
 @pytest.mark.parametrize(
     ("overrides", "match"),
-    [({"epochs": 0}, "epochs must be >= 1, got 0"), ({"model": "resnet"}, "model must be"),
+    [({"epochs": 0}, "epochs must be >= 1, got 0"), ({"model": "resnet50"}, "model must be"),
      ({"rule": "x"}, "rule must be one of"), ({"lr": -1}, "lr must be > 0, got -1"),
      ({"filters": [0]}, "filters\\[0\\] must be >= 1, got 0"), ({"conv_mode": "x"}, "conv_mode must be")],
 )

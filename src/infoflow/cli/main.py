@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from infoflow import __version__
+from infoflow.cli.layers import add_layers_parser
 from infoflow.cli.options import option_type
 from infoflow.cli.run import add_run_parser
 from infoflow.demo import SAMPLES
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
     add_run_parser(commands)
     add_study_parser(commands)
+    add_layers_parser(commands)
     return parser
 
 

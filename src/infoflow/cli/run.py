@@ -12,6 +12,7 @@ from pathlib import Path
 from infoflow.cli.options import add_option
 from infoflow.training.config import RUN_OPTIONS, RunConfig
 
+
 def add_run_parser(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
         "run", help="train a model while measuring its information flow, then write a report",

@@ -29,6 +29,10 @@ from infoflow.data.idx import read_idx
 #: Names :func:`load_dataset` accepts.
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 
+#: (channels, image size, classes) of each dataset's images, known without loading them.
+SHAPES = {"digits": (1, 8, 10), "mnist": (1, 28, 10), "fashion-mnist": (1, 28, 10),
+          "cifar10": (3, 32, 10)}
+
 _IDX_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",

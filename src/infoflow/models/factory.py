@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from torch import nn
 
 #: Model names :func:`build_model` knows.
-MODELS = ("lenet5", "mlp", "vgg")
+MODELS = ("lenet5", "mlp", "vgg", "resnet")
 
 
 def build_model(
@@ -20,11 +20,12 @@ def build_model(
 ) -> nn.Module:
     """A freshly initialised model for images of shape (in_channels, image_size, image_size).
 
-    ``filters`` sets LeNet-5's (conv1, conv2) and the VGG's conv counts, and the MLP's hidden
-    widths; None keeps each model's default.
+    ``filters`` sets LeNet-5's (conv1, conv2) and the VGG's conv counts, the ResNet's stage
+    widths and the MLP's hidden widths; None keeps each model's default. "resnet" is ResNet-8.
     """
     from infoflow.models.lenet import LeNet5
     from infoflow.models.mlp import MLP
+    from infoflow.models.resnet import ResNet
     from infoflow.models.vgg import SmallVGG
 
     extra = {} if filters is None else {"filters": tuple(filters)}
@@ -32,6 +33,8 @@ def build_model(
         return LeNet5(in_channels, image_size, classes=classes, **extra)
     if name == "vgg":
         return SmallVGG(in_channels, image_size, classes=classes, **extra)
+    if name == "resnet":
+        return ResNet(in_channels, image_size, classes=classes, **extra)
     if name == "mlp":
         hidden = {} if filters is None else {"hidden": tuple(filters)}
         return MLP(in_channels * image_size * image_size, classes=classes, **hidden)

@@ -1,6 +1,12 @@
 """Model instrumentation: capture layer outputs on a probe set and measure the information plane."""
 
-from infoflow.monitor.activations import capture_activations, resolve_layers
+from infoflow.monitor.activations import (
+    LayerInfo,
+    capture_activations,
+    format_layers,
+    list_layers,
+)
+from infoflow.monitor.chains import ChainWarning, find_chains
 from infoflow.monitor.dpi import (
     DPI_TOLERANCE,
     Chains,
@@ -12,16 +18,21 @@ from infoflow.monitor.dpi import (
 )
 from infoflow.monitor.information_plane import information_plane, probe_cache
 from infoflow.monitor.layer_grams import CONV_MODES, layer_grams
+from infoflow.monitor.layer_specs import Layer, LayerSpec, resolve_layers
 from infoflow.monitor.monitor import Checkpoint, InformationMonitor, SaturationWarning
 from infoflow.monitor.sensitivity import dpi_sensitivity
 
 __all__ = [
     "CONV_MODES",
     "DPI_TOLERANCE",
+    "ChainWarning",
     "Chains",
     "Checkpoint",
     "DPIVerdict",
     "InformationMonitor",
+    "Layer",
+    "LayerInfo",
+    "LayerSpec",
     "Link",
     "LinkResult",
     "SaturationWarning",
@@ -29,8 +40,11 @@ __all__ = [
     "check_dpi",
     "dpi_sensitivity",
     "dpi_shares",
+    "find_chains",
+    "format_layers",
     "information_plane",
     "layer_grams",
+    "list_layers",
     "probe_cache",
     "resolve_layers",
 ]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,9 @@ import torch
 from torch import nn
 
 from infoflow.kernels import label_gram
-from infoflow.monitor.activations import LayerSpec, capture_activations, resolve_layers
+from infoflow.kernels.gram import _as_label_vector as label_vector
+from infoflow.monitor.activations import capture_activations, check_forward_fn, check_model
+from infoflow.monitor.chains import find_chains
 from infoflow.monitor.distributed import measure_across_ranks, process_group, unwrap_model
 from infoflow.monitor.dpi import Chains, DPIVerdict, check_dpi
 from infoflow.monitor.information_plane import information_plane, probe_cache
@@ -40,6 +42,8 @@ from infoflow.monitor.layer_grams import (
     gram_with_rule,
     layer_grams,
 )
+from infoflow.monitor.layer_specs import LayerSpec, resolve_layers
+from infoflow.monitor.probe_inputs import ForwardFn, as_probe, input_matrix, model_dtype, moved
 from infoflow.options import (
     ALPHA,
     CONV_MODE,
@@ -58,6 +62,13 @@ _RECORD_COLUMNS = ("step", "epoch", "layer", "quantity", "value")
 
 class SaturationWarning(UserWarning):
     """A layer's entropy is near log2 n or near 0: the kernel width is then meaningless."""
+
+
+def is_saturated(entropy: float, n: int, fraction: float = SATURATION.default) -> bool:
+    """Whether an entropy of ``entropy`` bits on n samples is within ``fraction`` of log2 n
+    from 0 or from log2 n (docs/method.md §4)."""
+    top = math.log2(n)
+    return not fraction * top < entropy < (1 - fraction) * top
 
 
 @dataclass(frozen=True)
@@ -84,12 +95,15 @@ def _model_device(model: torch.nn.Module) -> torch.device:
 
 
 def _probe_labels(labels: Any, n: int) -> np.ndarray:
+    """Integer labels from integer labels or one-hot rows (NumPy, torch or a list)."""
     y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
-    if y.ndim != 1 or y.shape[0] != n:
-        raise ValueError(f"labels must have shape ({n},) like the probe inputs, got {y.shape}")
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"labels must hold integer class labels, got dtype {y.dtype}")
-    return y
+    if y.ndim not in (1, 2) or y.shape[0] != n:
+        raise ValueError(f"labels must have shape ({n},) or ({n}, classes) like the probe "
+                         f"inputs, got {y.shape}")
+    try:
+        return np.asarray(label_vector(y))
+    except (TypeError, ValueError) as error:
+        raise type(error)(str(error).replace("y ", "labels ", 1)) from error
 
 
 class InformationMonitor:
@@ -101,12 +115,21 @@ class InformationMonitor:
         The model, or its DistributedDataParallel / DataParallel wrapper: the monitor measures
         the module inside (layer names as in the user's module) and never starts collective
         communication through the wrapper's forward.
-    inputs : tensor of shape (n, ...)
-        The probe inputs X, n >= 2; moved to the model's device when measuring.
-    labels : integer array or tensor of shape (n,)
+    inputs : tensor or NumPy array of shape (n, ...), or a dict, tuple or list of them
+        The probe inputs X, n >= 2; moved to the model's device when measuring. NumPy floats take
+        the model's dtype. X's Gram is of every tensor flattened per sample and concatenated.
+    labels : integer labels of shape (n,) or one-hot rows (n, classes), NumPy, torch or a list
         The probe labels Y (delta kernel).
-    layers : sequence of module names or nn.Module types, optional
-        What to measure, in network order; default the model's ``layer_names``.
+    layers : sequence of layer specs, or a mapping of names to specs, optional
+        Module names, types or objects, each optionally with an output selector, as in
+        :mod:`infoflow.monitor.layer_specs`; default the model's ``layer_names``.
+    chains : sequence of sequences of layer names, optional
+        Markov chains to judge the DPIs on, each checked on the model's graph; default: derived
+        from the graph (:func:`~infoflow.monitor.chains.find_chains`). The result is
+        :attr:`chains`.
+    forward_fn : callable ``forward_fn(model, batch)``, optional
+        How to call the model on a batch of the probe inputs (default ``model(batch)``): for
+        keyword inputs, ``lambda m, b: m(**b)``; for extra arguments, ``lambda m, b: m(b, mask)``.
     rule : str, default "silverman"
         Kernel width rule for X and every layer variable (see :func:`infoflow.kernel_width`).
     alpha : float, default 1.01
@@ -141,10 +164,12 @@ class InformationMonitor:
     def __init__(
         self,
         model: nn.Module,
-        inputs: torch.Tensor,
+        inputs: Any,
         labels: Any,
         *,
-        layers: Sequence[LayerSpec] | None = None,
+        layers: Sequence[LayerSpec] | Mapping[str, LayerSpec] | None = None,
+        chains: Sequence[Sequence[str]] | None = None,
+        forward_fn: ForwardFn | None = None,
         rule: str = RULE.default,
         alpha: float = ALPHA.default,
         conv_mode: str = CONV_MODE.default,
@@ -157,10 +182,9 @@ class InformationMonitor:
         distributed: Any = False,
         timeout: float = 600.0,
     ) -> None:
-        if not isinstance(inputs, torch.Tensor):
-            raise TypeError(f"inputs must be a torch tensor, got {type(inputs).__name__}")
-        if inputs.ndim < 2 or len(inputs) < 2:
-            raise ValueError(f"inputs must have shape (n, ...) with n >= 2, got {tuple(inputs.shape)}")
+        self.model = check_model(model)
+        self.forward_fn = check_forward_fn(forward_fn)
+        self.inputs, n = as_probe(inputs, model_dtype(model))
         rule, conv_mode = RULE.check(rule), CONV_MODE.check(conv_mode)
         alpha, dtype = ALPHA.check(alpha), DTYPE.check(dtype)
         dpi_tolerance, saturation = DPI_TOLERANCE.check(dpi_tolerance), SATURATION.check(saturation)
@@ -171,10 +195,9 @@ class InformationMonitor:
         self.timeout = float(timeout)
         model = unwrap_model(model)
         self.model = model
-        self.inputs = inputs
-        self.labels = _probe_labels(labels, len(inputs))
-        self.layers = resolve_layers(model, layers)
-        self.chains = Chains.of(self.layers)
+        self.labels = _probe_labels(labels, n)
+        self._layers = resolve_layers(model, layers)
+        self.layers = [layer.name for layer in self._layers]
         self.pid_layers = list(pid_layers or ())
         outside = [name for name in self.pid_layers if name not in self.layers]
         if outside:
@@ -189,9 +212,11 @@ class InformationMonitor:
         # every Gram lives where the activations are computed: the model's device at the start
         self._device = _model_device(model)
         self._y_gram = label_gram(estimator_labels(self.labels, self._device))
-        x_gram = gram_with_rule(
-            estimator_array(inputs.reshape(len(inputs), -1), self._device), rule, self._y_gram
-        )
+        #: The Markov chains the DPIs are judged on, and the pairs of layers that are not links.
+        self.chains: Chains = find_chains(model, self.inputs, self._layers, chains=chains,
+                                          forward_fn=self.forward_fn)
+        x_gram = gram_with_rule(estimator_array(input_matrix(self.inputs), self._device), rule,
+                                self._y_gram)
         self._probe = probe_cache(x_gram, self._y_gram, alpha=self.alpha, dtype=self.dtype,
                                   method=method)
         self.method = self._probe.method
@@ -199,13 +224,13 @@ class InformationMonitor:
     @property
     def n(self) -> int:
         """Probe size."""
-        return len(self.inputs)
+        return len(self.labels)
 
     def activations(self) -> dict[str, torch.Tensor]:
         """The chosen layers' outputs on the probe set, with hooks scoped to this call."""
         return capture_activations(
-            self.model, self.inputs.to(_model_device(self.model)), self.layers,
-            batch_size=self.batch_size,
+            self.model, moved(self.inputs, _model_device(self.model)), self._layers,
+            batch_size=self.batch_size, forward_fn=self.forward_fn,
         )
 
     def measure(self, step: int, *, epoch: int | None = None) -> Checkpoint:
@@ -226,24 +251,27 @@ class InformationMonitor:
 
     def _values(self, precompute: Any = None) -> dict[tuple[str, str], float]:
         acts = self.activations()
-        grams = {
-            name: (feature_map_grams if name in self.pid_layers else layer_grams)(
-                estimator_array(acts[name], self._device), rule=self.rule,
-                conv_mode=self.conv_mode, target=self._y_gram,
-            )
-            for name in self.layers
-        }
+        grams = {name: self._grams(name, acts[name]) for name in self.layers}
         return information_plane(self._probe, grams, pid_layers=self.pid_layers,
                                  precompute=precompute)
 
     def _verdict(self, values: dict[tuple[str, str], float]) -> DPIVerdict:
         return check_dpi(values, self.chains, tolerance=self.dpi_tolerance)
 
+    def _grams(self, name: str, activation: torch.Tensor) -> list[Any]:
+        """The layer's Gram matrices; an error names the layer."""
+        build = feature_map_grams if name in self.pid_layers else layer_grams
+        try:
+            return build(estimator_array(activation, self._device), rule=self.rule,
+                         conv_mode=self.conv_mode, target=self._y_gram)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"layer {name!r}: {error}") from error
+
     def _saturated(self, values: dict[tuple[str, str], float]) -> tuple[str, ...]:
         top = math.log2(self.n)
         saturated = tuple(
             name for name in self.layers
-            if not self.saturation * top < values[(name, "H(T)")] < (1 - self.saturation) * top
+            if is_saturated(values[(name, "H(T)")], self.n, self.saturation)
         )
         for name in saturated:
             if name not in self._warned:

@@ -22,6 +22,7 @@ from infoflow.monitor.layer_grams import (
     gram_with_rule,
     layer_grams,
 )
+from infoflow.monitor.probe_inputs import input_matrix
 from infoflow.options import ALPHA, DTYPE, METHOD
 
 
@@ -31,7 +32,7 @@ def _held(results: Sequence[Any]) -> float:
 
 
 def dpi_sensitivity(
-    inputs: torch.Tensor,
+    inputs: Any,
     labels: Any,
     activations: Mapping[str, torch.Tensor],
     *,
@@ -52,7 +53,7 @@ def dpi_sensitivity(
     chains = Chains.of(list(activations) if chains is None else chains)
     device = next(iter(activations.values())).device  # every Gram where the activations are
     y_gram = label_gram(estimator_labels(labels, device))
-    x = estimator_array(inputs.reshape(len(inputs), -1), device)
+    x = estimator_array(input_matrix(inputs), device)
     rows = []
     for rule in rules:
         probe = probe_cache(gram_with_rule(x, rule, y_gram), y_gram, alpha=alpha, dtype=dtype,

@@ -50,11 +50,27 @@ min<sub>c</sub> I(T<sup>c</sup>;Y), MMI synergy = I(T;Y) − max<sub>c</sub> I(T
 At the final checkpoint:</p>{_table(rows, ["layer", *quantities])}{image}"""
 
 
+def _saturation(records: RunRecords) -> str:
+    """Which layers saturated (H(T) near 0 or log2 n) and when (with a known probe size)."""
+    if "probe_size" not in records.config:
+        return ""
+    n = int(records.config["probe_size"])
+    rows = records.saturation()
+    if not rows:
+        return (f"<p>No layer saturated: H(T) stayed more than 5 % of log<sub>2</sub> n = "
+                f"{math.log2(n):.3f} bits away from 0 and from log<sub>2</sub> n at every "
+                "checkpoint.</p>")
+    return (f"<p><b>Saturated layers</b> (H(T) within 5 % of log<sub>2</sub> n = "
+            f"{math.log2(n):.3f} bits from 0 or from log<sub>2</sub> n: the kernel width makes "
+            "their entropy, and every quantity of theirs, uninformative):</p>"
+            + _table(rows, ["layer", "first step", "last step", "checkpoints", "at the end"]))
+
+
 def _chains(records: RunRecords) -> str:
     """The chains judged, and the pairs of layers that are no Markov link."""
     chains = records.chains
     how = ("checked on the model's computation graph" if chains.checked
-           else "assumed (declared, not checked)")
+           else "assumed, not checked")
     lines = "".join(f"<li>{html.escape(line)}</li>" for line in chains.describe())
     return f"Chains ({how}):</p><ul>{lines}</ul>"
 
@@ -134,6 +150,7 @@ All values in bits, α = {config.get('alpha', 'as measured')}, width rule
 <h2>Information plane</h2>{img('information_plane')}
 <h2>Mutual information over training</h2>{img('mutual_information')}
 <h2>Final checkpoint</h2>{_table(layer_rows, ['layer', 'I(X;T)', 'I(T;Y)', 'H(T)'])}
+{_saturation(records)}
 <p>H(X) = {records.values_at(last)[('input', 'H(X)')]:.4g},
 H(Y) = {records.values_at(last)[('input', 'H(Y)')]:.4g},
 I(X;Y) = {records.values_at(last)[('input', 'I(X;Y)')]:.4g}.</p>

@@ -23,44 +23,69 @@ def _figure(**options: Any) -> Any:
     return Figure(layout="constrained", **options)
 
 
-def information_plane_figure(records: Any) -> Any:
-    """One panel per layer: I(X;T) against I(T;Y), points coloured by training step."""
+def information_plane_figure(
+    records: Any, *, columns: int | None = None, share_axes: bool = False
+) -> Any:
+    """One panel per layer: I(X;T) against I(T;Y), points coloured by training step.
+
+    Panels fill a grid of ``columns`` (default: all in one row up to 4 layers, else 4 per row,
+    so 12 layers make 3 rows of 4); ``share_axes`` puts every panel on the same axes, which
+    makes layers comparable at a glance. A saturated layer's title says so.
+    """
     from matplotlib.colors import Normalize
 
     records = as_records(records)
     count = len(records.layers)
-    fig = _figure(figsize=(3.2 * count + 1, 3.4))
-    axes = fig.subplots(1, count, squeeze=False)
+    if columns is None:
+        columns = count if count <= 4 else 4
+    if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
+        raise ValueError(f"columns must be a positive integer, got {columns!r}")
+    columns = min(columns, count)
+    rows = -(-count // columns)
+    fig = _figure(figsize=(3.2 * columns + 1, 3.0 * rows + 0.4))
+    axes = fig.subplots(rows, columns, squeeze=False, sharex=share_axes, sharey=share_axes)
     norm = Normalize(records.steps.min(), max(records.steps.max(), 1))
+    saturated = {row["layer"] for row in records.saturation()}
     points = None
-    for ax, layer in zip(axes[0], records.layers):
+    for index, ax in enumerate(axes.flat):
+        if index >= count:
+            ax.set_visible(False)
+            continue
+        layer = records.layers[index]
         x, y = records.series[(layer, "I(X;T)")], records.series[(layer, "I(T;Y)")]
         ax.plot(x, y, color="0.8", linewidth=0.8, zorder=1)
         points = ax.scatter(x, y, c=records.steps, cmap="viridis", norm=norm, s=14, zorder=2)
-        ax.set_title(layer)
-        ax.set_xlabel("I(X;T) [bits]")
+        ax.set_title(layer + (" (saturated)" if layer in saturated else ""), fontsize=10)
+        if index + columns >= count:  # the lowest panel of its column
+            ax.set_xlabel("I(X;T) [bits]")
+        if index % columns == 0:
+            ax.set_ylabel("I(T;Y) [bits]")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("I(T;Y) [bits]")
-    fig.colorbar(points, ax=axes[0].tolist(), label="training step")
+    fig.colorbar(points, ax=axes.ravel().tolist(), label="training step")
     fig.suptitle("Information plane")
     return fig
 
 
 def mutual_information_figure(records: Any) -> Any:
     """I(X;T) and I(T;Y) of every layer against training steps, with I(X;Y) for reference."""
+    from matplotlib import colormaps
+
     records = as_records(records)
     fig = _figure(figsize=(10, 3.6))
     left, right = fig.subplots(1, 2)
-    for layer in records.layers:
-        left.plot(records.steps, records.series[(layer, "I(X;T)")], label=layer)
-        right.plot(records.steps, records.series[(layer, "I(T;Y)")], label=layer)
+    count = len(records.layers)
+    # beyond matplotlib's 10 cycle colours, layers are shaded by depth (first dark, last light)
+    colours = colormaps["viridis"](np.linspace(0, 0.9, count)) if count > 10 else [None] * count
+    for layer, colour in zip(records.layers, colours):
+        left.plot(records.steps, records.series[(layer, "I(X;T)")], label=layer, color=colour)
+        right.plot(records.steps, records.series[(layer, "I(T;Y)")], label=layer, color=colour)
     right.plot(records.steps, records.series[("input", "I(X;Y)")], "k--", label="I(X;Y)")
     for ax, title in ((left, "I(X;T)"), (right, "I(T;Y)")):
         ax.set_title(title)
         ax.set_xlabel("training step")
         ax.set_ylabel("bits")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8 if count <= 6 else 6, ncol=1 if count <= 6 else 2)
     return fig
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from infoflow.monitor import DPI_TOLERANCE, Chains, DPIVerdict, check_dpi, dpi_shares
 from infoflow.monitor.information_plane import map_quantity
+from infoflow.monitor.monitor import is_saturated
 from infoflow.storage.run_folder import MEASUREMENT_FIELDS, RunFolder, read_rows
 
 
@@ -50,6 +51,24 @@ class RunRecords:
     @property
     def shares(self) -> dict[str, float]:
         return dpi_shares(self.verdicts)
+
+    def saturation(self) -> list[dict[str, object]]:
+        """Per layer that saturated at some checkpoint: the first and last such step, the
+        share of checkpoints, and whether it is saturated at the end (H(T) within 5 % of log2 n
+        from 0 or from log2 n). Empty when the probe size is unknown (records without a run
+        configuration)."""
+        if "probe_size" not in self.config:
+            return []
+        n = int(self.config["probe_size"])
+        rows = []
+        for layer in self.layers:
+            mask = np.array([is_saturated(h, n) for h in self.series[(layer, "H(T)")]])
+            if mask.any():
+                rows.append({"layer": layer, "first step": int(self.steps[mask][0]),
+                             "last step": int(self.steps[mask][-1]),
+                             "checkpoints": f"{mask.sum()} of {len(mask)}",
+                             "at the end": "yes" if mask[-1] else "no"})
+        return rows
 
     def values_at(self, index: int) -> dict[tuple[str, str], float]:
         return {key: float(v[index]) for key, v in self.series.items()}
