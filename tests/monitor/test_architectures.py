@@ -272,3 +272,16 @@ def test_list_layers_names_types_shapes_and_calls():
     skips = nn.ModuleDict({"a": nn.Linear(2, 2), "b": nn.Linear(2, 2)})
     unused = list_layers(skips, torch.zeros(1, 2), forward_fn=lambda m, b: m["a"](b))
     assert [(i.name, i.calls, i.output) for i in unused] == [("a", 1, "(1, 2)"), ("b", 0, "-")]
+
+
+def test_in_place_activation_after_a_measured_layer(data):
+    """ReLU(inplace=True) after a linear layer changes that layer's output tensor in place: the
+    captured values and the graph vertex are those the layer produced."""
+    x, y = data
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(inplace=True), nn.Linear(3, 2)).double()
+    xt = torch.tensor(x)
+    acts = capture_activations(model, xt, resolve_layers(model, ["0", "2"]))
+    assert torch.equal(acts["0"], nn.functional.linear(xt, model[0].weight, model[0].bias))
+    assert (acts["0"] < 0).any()
+    chains = chains_of(model, xt, ["0", "1", "2"])
+    assert chains.chains == (("0", "1", "2"),) and not chains.non_links

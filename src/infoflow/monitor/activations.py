@@ -1,8 +1,8 @@
 """Capture a model's layer outputs on a probe set with forward hooks scoped to the call.
 
 Hooks are registered inside the ``try`` whose ``finally`` removes them; the model runs in eval
-mode (so dropout is off and BatchNorm's running statistics are neither used for the batch nor
-updated) and gets its own mode back, also when the forward pass raises. Every error about a
+mode (dropout off; BatchNorm normalises with its running statistics and leaves them untouched)
+and gets its own mode back, also when the forward pass raises. Every error about a
 layer names it: a layer that never runs, one that runs more than once per forward pass, an
 output that is not one tensor of one row per sample, NaN or infinite values.
 """
@@ -99,7 +99,7 @@ def _checked_rows(layer: Layer, t: torch.Tensor, rows: int) -> torch.Tensor:
             f"layer {layer.name!r} gave shape {tuple(t.shape)} for a batch of {rows} samples; "
             "its first dimension must be the sample (select or permute it with a callable)"
         )
-    return t.detach()
+    return t.detach().clone()  # a copy: a later in-place operation must not change it
 
 
 def capture_activations(

@@ -62,17 +62,13 @@ def _tensor_vertex(t: torch.Tensor) -> tuple[Any, tuple] | None:
 class _Graph:
     """The part of the autograd graph between the inputs and the measured outputs."""
 
-    def __init__(self, outputs: dict[str, torch.Tensor], inputs: list[torch.Tensor]) -> None:
+    def __init__(self, outputs: dict[str, tuple[Any, tuple] | None],
+                 inputs: list[torch.Tensor]) -> None:
         self.successors: dict[tuple, set[tuple]] = {_ROOT: set()}
-        self.vertex: dict[str, tuple | None] = {}
+        self.vertex = {name: None if found is None else found[1] for name, found in outputs.items()}
         self._keep: list[Any] = []  # nodes stay alive (and their ids unique) while we look
         leaves = {id(t) for t in inputs}
-        stack = []
-        for name, t in outputs.items():
-            found = _tensor_vertex(t)
-            self.vertex[name] = None if found is None else found[1]
-            if found is not None:
-                stack.append(found[0])
+        stack = [found[0] for found in outputs.values() if found is not None]
         seen: set[int] = set()
         while stack:
             node = stack.pop()
@@ -110,9 +106,10 @@ class _Graph:
 
 def _forward_outputs(
     model: nn.Module, inputs: Any, layers: Sequence[Layer], forward: ForwardFn
-) -> tuple[dict[str, torch.Tensor], list[str], list[torch.Tensor]]:
-    """One forward pass with gradients on the first two probe samples: each layer's output,
-    the order in which the layers ran, and the input tensors the graph starts from."""
+) -> tuple[dict[str, tuple[Any, tuple] | None], list[str], list[torch.Tensor]]:
+    """One forward pass with gradients on the first two probe samples: each layer's output's
+    graph vertex (taken when it is produced, before any in-place change), the order in which
+    the layers ran, and the input tensors the graph starts from."""
     probe, n = as_probe(inputs, model_dtype(model), minimum=1)
     device = next(iter(model.parameters()), torch.empty(0)).device
     leaves: list[torch.Tensor] = []
@@ -125,11 +122,12 @@ def _forward_outputs(
         return t
 
     batch = _map(moved(batch_of(probe, 0, min(n, 2)), device), leaf)
-    outputs: dict[str, torch.Tensor] = {}
+    outputs: dict[str, tuple[Any, tuple] | None] = {}
     order: list[str] = []
 
     def record(layer: Layer, output: Any) -> None:
-        outputs.setdefault(layer.name, layer.output(output))
+        if layer.name not in outputs:
+            outputs[layer.name] = _tensor_vertex(layer.output(output))
         if layer.name not in order:
             order.append(layer.name)
 
