@@ -285,3 +285,19 @@ def test_in_place_activation_after_a_measured_layer(data):
     assert (acts["0"] < 0).any()
     chains = chains_of(model, xt, ["0", "1", "2"])
     assert chains.chains == (("0", "1", "2"),) and not chains.non_links
+
+
+def test_a_bad_name_leaves_no_hook_behind(data):
+    x, _ = data
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU()).double()
+    with pytest.raises(ValueError, match="layer 'gone' names module 'gone', which is not"):
+        capture_activations(model, torch.tensor(x), ["0", "gone"])
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_resnet20_for_cifar_sized_images():
+    model = ResNet(3, 32, depth=20)
+    assert len(model.layer_names) == 11  # stem, 3 stages of 3 blocks, pool
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    chains = chains_of(model, torch.randn(2, 3, 32, 32), None)
+    assert chains.chains == (model.layer_names,) and not chains.non_links

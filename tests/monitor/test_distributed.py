@@ -39,8 +39,12 @@ class Small(nn.Module):
 
 
 class FailsOnThisRank(Small):
+    broken = False  # set after construction, whose one forward pass checks the DPI chains
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        raise ValueError("broken forward on purpose")
+        if self.broken:
+            raise ValueError("broken forward on purpose")
+        return super().forward(x)
 
 
 def _probe() -> tuple[torch.Tensor, np.ndarray]:
@@ -71,6 +75,7 @@ def _equal(rank: int, x: torch.Tensor, y: np.ndarray, out: Path) -> dict:
 def _raise(rank: int, x: torch.Tensor, y: np.ndarray, out: Path) -> dict:
     model = _model(FailsOnThisRank if rank == 1 else Small)
     monitor = InformationMonitor(model, x, y, layers=LAYERS, distributed=True, timeout=30)
+    model.broken = True
     try:
         monitor.measure(3)
     except DistributedMeasurementError as error:
