@@ -5,6 +5,7 @@ Layers, lowest first: :mod:`infoflow.measures` (pure estimators on Gram matrices
 """
 
 from infoflow._memory import MemoryBudgetError, set_memory_options
+from infoflow._threads import available_cpus, thread_budget
 from infoflow.kernels import gaussian_gram, joint_gaussian_gram, kernel_width, label_gram
 from infoflow.measures import (
     EntropyCache,
@@ -27,6 +28,8 @@ __all__ = [
     "MemoryBudgetError",
     "Nystrom",
     "set_memory_options",
+    "available_cpus",
+    "thread_budget",
     "conditional_entropy",
     "conditional_mutual_information",
     "dual_total_correlation",

@@ -45,6 +45,7 @@ def _config(args: argparse.Namespace) -> RunConfig:
 def run_command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from infoflow import thread_budget
     from infoflow.monitor import SaturationWarning
     from infoflow.reporting import write_report
     from infoflow.training import Trainer
@@ -79,7 +80,8 @@ def run_command(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SaturationWarning)
         try:
-            trainer.run(progress=bar.update)
+            with thread_budget():  # fair beside other runs: one budget for torch and BLAS
+                trainer.run(progress=bar.update)
         except KeyboardInterrupt:
             bar.close()
             print(f"interrupted at step {trainer.state['step']}; every record measured so far is "

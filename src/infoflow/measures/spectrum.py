@@ -33,9 +33,22 @@ from typing import Any
 
 import numpy as np
 
-from infoflow._array import as_float, eigvalsh, is_torch, logsumexp, namespace
+from infoflow._array import (
+    as_float,
+    eigvalsh,
+    is_torch,
+    logsumexp,
+    namespace,
+    plain_cpu_tensor,
+)
 from infoflow._memory import block_bytes
-from infoflow.measures.approximation import Exact, Method, approximate_spectrum
+from infoflow._threads import budget_for
+from infoflow.measures.approximation import (
+    AUTO_EXACT_UP_TO,
+    Exact,
+    Method,
+    approximate_spectrum,
+)
 
 EXACT = Exact()
 
@@ -321,12 +334,18 @@ def entropy_of_normalized(a: Any, alpha: float, method: Method = EXACT,
     approximation (:mod:`~infoflow.measures.approximation`). A CPU tensor that needs no
     gradient is computed as a NumPy array on the same memory (no copy): NumPy's BLAS and the
     solver choice of :func:`~infoflow._array.eigvalsh` make that path the faster one, so torch
-    input is never slower than NumPy input.
+    input is never slower than NumPy input. Runs within the process's thread budget
+    (:func:`~infoflow.thread_budget`).
     """
-    if is_torch(a) and a.device.type == "cpu" and not a.requires_grad:
+    with budget_for(a.shape[0]):
+        return _entropy_of_normalized(a, alpha, method, blocks)
+
+
+def _entropy_of_normalized(a: Any, alpha: float, method: Method, blocks: Any) -> Any:
+    if plain_cpu_tensor(a):
         import torch
 
-        return torch.as_tensor(np.asarray(entropy_of_normalized(a.numpy(), alpha, method, blocks)))
+        return torch.as_tensor(np.asarray(_entropy_of_normalized(a.numpy(), alpha, method, blocks)))
     if isinstance(blocks, str) and blocks == DETECT:
         blocks = block_labels(a)
         if is_delta(a, blocks):  # a delta kernel: the closed form, exact in any precision
@@ -335,10 +354,8 @@ def entropy_of_normalized(a: Any, alpha: float, method: Method = EXACT,
         return -namespace(a).log((a * a).sum()) / math.log(2)
     if isinstance(method, Exact):
         return entropy_of_spectrum(spectrum(a, alpha, blocks), alpha)
+    if blocks is not None and int(np.bincount(blocks).max()) <= AUTO_EXACT_UP_TO:
+        # small diagonal blocks (a joint with the labels): exact costs less than approximating
+        return entropy_of_spectrum(spectrum(a, alpha, blocks), alpha)
     nodes, weights = approximate_spectrum(a, method)
-    value = entropy_of_spectrum(nodes, alpha, weights)
-    if is_torch(a):
-        import torch
-
-        return torch.as_tensor(float(value), dtype=torch.float64, device=a.device)
-    return value
+    return entropy_of_spectrum(nodes, alpha, weights)
