@@ -13,8 +13,18 @@ spectra and with the Lanczos approximation, against the naive float64 reference.
 
 Times are the best of 3 calls (of 2 for exact float64, of 1 for exact at n = 8000).
 
+With ``--device DEVICE`` it measures instead one monitor checkpoint where the model lives
+(``checkpoint_table``): widths, Gram matrices, cache and every I(X;T), I(T;Y) as torch tensors
+on DEVICE, for exact float64/float32, Lanczos and Nyström — checkpoint time, speed-up against
+exact float64, the largest MI and entropy errors against it, the device→host transfers of one
+checkpoint (torch's sync detector on CUDA; on the CPU the tensor methods that leave torch, with
+the NumPy fast path turned off so that the CPU takes the device's path) and, for exact spectra,
+the share of the checkpoint spent in eigendecompositions and the number of solver calls
+(the per-class blocks of S(T,Y) are batched).
+
 Run: ``python benchmarks/bench_scale.py [--sizes 1000 2000 4000 8000]`` (about 8 minutes on
-2 cores).
+2 cores); ``python benchmarks/bench_scale.py --device cuda`` (n = 1000 … 16,000) or
+``--device cpu --sizes 1000 2000``.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -29,7 +40,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from infoflow import Lanczos, Nystrom, gaussian_gram, kernel_width, renyi_entropy
+from infoflow import (
+    EntropyCache,
+    Lanczos,
+    Nystrom,
+    gaussian_gram,
+    kernel_width,
+    label_gram,
+    renyi_entropy,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_estimators as ip  # noqa: E402
@@ -124,13 +143,183 @@ def plane_workload(repeats: int = 3) -> None:
               f"largest |diff| {err:.2e} bits")
 
 
+# --- one monitor checkpoint where the model lives (--device) -------------------------------
+
+CHECKPOINT_VARIANTS = {
+    "exact float64": dict(method="exact", dtype="float64"),
+    "exact float32": dict(method="exact", dtype="float32"),
+    "lanczos float64": dict(method=Lanczos(), dtype="float64"),
+    "lanczos float32": dict(method=Lanczos(), dtype="float32"),
+    "nystrom float32": dict(method=Nystrom(), dtype="float32"),
+}
+
+#: Tensor methods that bring a value from the tensor's memory to the host (a device→host
+#: synchronisation on an accelerator; on the CPU, a step out of torch).
+_HOST_CONVERSIONS = ("item", "tolist", "numpy", "cpu", "__bool__", "__float__", "__int__",
+                     "__index__")
+
+
+class HostTransfers:
+    """Counts device→host transfers inside a ``with`` block: on CUDA with torch's own detector
+    (``torch.cuda.set_sync_debug_mode``: every synchronising call warns), elsewhere by counting
+    the tensor methods that leave torch (:data:`_HOST_CONVERSIONS`) and ``torch.equal``."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.count = device, 0
+
+    def __enter__(self) -> HostTransfers:
+        if self.device.type == "cuda":
+            self._warnings = warnings.catch_warnings(record=True)
+            self._caught = self._warnings.__enter__()
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            return self
+        self._saved = {name: getattr(torch.Tensor, name) for name in _HOST_CONVERSIONS}
+        self._saved_equal = torch.equal
+
+        def counting(original):
+            def wrapper(*args, **kwargs):
+                self.count += 1
+                return original(*args, **kwargs)
+            return wrapper
+
+        for name, original in self._saved.items():
+            setattr(torch.Tensor, name, counting(original))
+        torch.equal = counting(self._saved_equal)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.set_sync_debug_mode("default")
+            self.count = sum("synchroniz" in str(w.message) for w in self._caught)
+            self._warnings.__exit__(*exc)
+            return
+        for name, original in self._saved.items():
+            setattr(torch.Tensor, name, original)
+        torch.equal = self._saved_equal
+
+
+def _device_path_on_cpu() -> None:
+    """Make CPU tensors take the accelerator's path (torch throughout) instead of the NumPy
+    fast path, so that a CPU run shows what a device run would transfer."""
+    from infoflow.kernels import gram
+    from infoflow.measures import spectrum
+
+    from infoflow import _array
+
+    for module in (gram, spectrum):
+        module.plain_cpu_tensor = lambda x: False
+    for precision in _array.SCIPY_SOLVER_SIZES:  # torch's solver at every size, as on a device
+        _array.SCIPY_SOLVER_SIZES[precision] = (0, 0)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def checkpoint(x, layers, y, **options):
+    """One monitor checkpoint on tensors where they live: widths (silverman), Gram matrices
+    (inputs, labels, each layer as one tensor), an EntropyCache, I(X;T) and I(T;Y) per layer.
+    Returns the values as tensors (the caller takes the final scalars)."""
+    precision = options.get("dtype", "float64")
+    cast = (lambda t: t.float()) if precision == "float32" else (lambda t: t)
+    grams = {"x": gaussian_gram(cast(x), kernel_width(x)), "y": label_gram(y)}
+    for name, t in layers.items():
+        grams[name] = gaussian_gram(cast(t), kernel_width(t))
+    cache = EntropyCache(grams, alpha=1.01, **options)
+    values = {}
+    for name in layers:
+        values[(name, "I(X;T)")] = cache.mutual_information("x", name)
+        values[(name, "I(T;Y)")] = cache.mutual_information(name, "y")
+        values[(name, "S(T)")] = cache.entropy(name)
+    return values
+
+
+def _eigendecomposition_share(run, device: torch.device) -> tuple[float, float, int]:
+    """(checkpoint seconds, seconds inside eigendecompositions, solver calls), timing each
+    solver call with device synchronisation (a separate, instrumented run)."""
+    from infoflow.measures import spectrum
+
+    solve, spent, calls = spectrum.eigvalsh, [0.0], [0]
+
+    def timed_solve(a):
+        _synchronize(device)
+        began = time.perf_counter()
+        result = solve(a)
+        _synchronize(device)
+        spent[0] += time.perf_counter() - began
+        calls[0] += 1
+        return result
+
+    spectrum.eigvalsh = timed_solve
+    try:
+        _synchronize(device)
+        began = time.perf_counter()
+        run()
+        _synchronize(device)
+        total = time.perf_counter() - began
+    finally:
+        spectrum.eigvalsh = solve
+    return total, spent[0], calls[0]
+
+
+def checkpoint_table(device: torch.device, sizes: list[int], repeats: int) -> None:
+    """Per n: each variant's checkpoint time, speed-up against exact float64, the largest MI
+    and entropy errors against exact float64, device→host transfers per checkpoint, and for
+    exact spectra the share of the checkpoint spent in eigendecompositions."""
+    if device.type == "cpu":
+        _device_path_on_cpu()
+    print(f"\nOne monitor checkpoint (LeNet-5 activations, tensor mode, silverman widths, "
+          f"alpha = 1.01) on {device}"
+          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
+             ", torch path forced (no NumPy fast path)")
+          + f"; best of {repeats}")
+    print(f"{'n':>6}  {'variant':<16}{'time s':>9}{'speed-up':>9}{'MI err':>9}{'S err':>9}"
+          f"{'syncs':>7}{'eig share':>10}{'eig calls':>10}")
+    for n in sizes:
+        xs, layers_np, ys = ip.lenet_activations(n)
+        x = torch.tensor(xs, device=device)
+        layers = {k: torch.tensor(v.reshape(n, -1), device=device) for k, v in layers_np.items()}
+        y = torch.tensor(ys, device=device)
+        reference, t_reference = None, None
+        for label, options in CHECKPOINT_VARIANTS.items():
+            def run():
+                values = checkpoint(x, layers, y, **options)
+                return {key: float(value) for key, value in values.items()}  # final scalars
+
+            run()  # warm-up (kernels, solver workspaces)
+            t, values = ip.timed(lambda: (run(), _synchronize(device))[0], repeats)
+            with HostTransfers(device) as transfers:
+                checkpoint(x, layers, y, **options)
+            share = ""
+            if options["method"] == "exact":
+                total, spent, calls = _eigendecomposition_share(run, device)
+                share = f"{spent / total:>9.0%}{calls:>10d}"
+            if reference is None:
+                reference, t_reference = values, t
+            mi_err = max(abs(values[k] - reference[k]) for k in values if k[1] != "S(T)")
+            s_err = max(abs(values[k] - reference[k]) for k in values if k[1] == "S(T)")
+            print(f"{n:>6}  {label:<16}{t:>9.3f}{t_reference / t:>9.1f}{mi_err:>9.1e}"
+                  f"{s_err:>9.1e}{transfers.count:>7d}{share}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000, 8000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=None,
+                        help="default 1000 2000 4000 8000; with --device cuda up to 16000")
     parser.add_argument("--plane-only", action="store_true", help="only the LeNet-5 workload")
+    parser.add_argument("--device", help="only the monitor checkpoint, on this torch device "
+                        "(cuda, or cpu for the device path on the CPU)")
+    parser.add_argument("--repeats", type=int, default=3, help="best of, for --device")
     args = parser.parse_args()
+    if args.device:
+        device = torch.device(args.device)
+        default = [1000, 2000, 4000, 8000, 16000] if device.type == "cuda" else [1000, 2000]
+        checkpoint_table(device, args.sizes or default, args.repeats)
+        return
     if not args.plane_only:
-        scale_table(args.sizes)
+        scale_table(args.sizes or [1000, 2000, 4000, 8000])
     plane_workload()
 
 

@@ -57,6 +57,15 @@ def _as_numpy(x: Any) -> np.ndarray:
     return np.asarray(flatten_samples(x), dtype=np.float64)
 
 
+def _pooled_spread(x: Any) -> float:
+    r""":math:`\sqrt{\tfrac1d\sum_j \operatorname{var}(x_{\cdot j})}`, computed where ``x`` lives
+    (a tensor stays on its device; only the scalar comes to the host)."""
+    flat = flatten_samples(x)
+    if is_torch(flat):
+        return math.sqrt(float(flat.detach().double().var(0, unbiased=False).mean()))
+    return math.sqrt(float(np.asarray(flat, dtype=np.float64).var(axis=0).mean()))
+
+
 def _constant_fallback() -> float:
     warnings.warn(
         "x is constant (all pairwise distances are zero): every kernel width gives the same "
@@ -159,16 +168,15 @@ def kernel_width(
     x = check_samples(x, "x")
     rule = RULE.check(rule)
     gamma, k = GAMMA.check(gamma), NEIGHBOURS.check(k)
-    data = _as_numpy(x)
-    n, d = data.shape
+    n, d = x.shape[0], math.prod(x.shape[1:])
     if rule in ("scott", "silverman"):
         gamma = gamma if gamma is not None else (5.0 if rule == "scott" else 1.0)
         bandwidth = gamma * n ** (-1.0 / (4 + d))
         if rule == "scott":
             return bandwidth
-        spread = math.sqrt(float(data.var(axis=0).mean()))
+        spread = _pooled_spread(x)
         return spread * math.sqrt(d) * bandwidth if spread > 0 else _constant_fallback()
-    dist = np.sqrt(squared_distances(data))
+    dist = np.sqrt(squared_distances(_as_numpy(x)))
     if rule == "median":
         return _median_width(dist)
     if rule == "knn":

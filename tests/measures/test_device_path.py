@@ -1,0 +1,86 @@
+"""The accelerator's path, checked on the CPU: torch throughout, no value leaves torch.
+
+CPU tensors that need a gradient take the path a CUDA tensor takes (CPU tensors without one are
+computed by NumPy on the same memory, which is faster there). Counting the tensor methods that
+bring values to the host shows what a device would synchronise on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from infoflow import Lanczos, Nystrom, gaussian_gram, kernel_width, label_gram, renyi_entropy
+from infoflow.measures.approximation import approximate_spectrum
+
+LEAVING_TORCH = ("item", "tolist", "numpy", "cpu", "__bool__", "__float__", "__int__")
+
+
+@pytest.fixture
+def host_transfers(monkeypatch):
+    """A list that grows by one for every call that takes a tensor's value to the host."""
+    calls: list[str] = []
+    for name in LEAVING_TORCH:
+        original = getattr(torch.Tensor, name)
+
+        def counting(*args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counting)
+    return calls
+
+
+@pytest.mark.parametrize("method", [Lanczos(rank=20, probes=4, steps=8), Nystrom(rank=30)])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_approximations_stay_in_torch_and_agree_with_numpy(rng, method, dtype, host_transfers):
+    x = rng.normal(size=(300, 4))
+    a = gaussian_gram(x, 1.5) / 300
+    expected = approximate_spectrum(a.astype(np.float32) if dtype == torch.float32 else a,
+                                    method)
+    tensor = torch.tensor(a, dtype=dtype, requires_grad=True)
+    host_transfers.clear()
+    nodes, weights = approximate_spectrum(tensor, method)
+    assert host_transfers == []
+    assert isinstance(nodes, torch.Tensor) and nodes.dtype == torch.float64
+    order = np.argsort(expected[0])
+    got = nodes.numpy()
+    tolerance = 1e-9 if dtype == torch.float64 else 1e-7
+    np.testing.assert_allclose(np.sort(got), expected[0][order], atol=tolerance)
+    assert float((weights * nodes).sum()) == pytest.approx(float(expected[1] @ expected[0]),
+                                                          abs=tolerance)
+
+
+def test_lanczos_entropy_of_a_tensor_is_a_tensor_without_host_transfers(rng, host_transfers):
+    x = torch.tensor(rng.normal(size=(300, 3)), requires_grad=True)
+    k = gaussian_gram(x, 1.0)
+    host_transfers.clear()
+    value = renyi_entropy(k, method="lanczos")
+    assert isinstance(value, torch.Tensor)
+    # validation of the Gram (finite, symmetric, positive diagonal) and the block search
+    # (is it one block?) take a few booleans to the host; the approximation takes none
+    assert len(host_transfers) <= 6, host_transfers
+    assert float(value) == pytest.approx(renyi_entropy(k.detach().numpy(), method="lanczos"),
+                                         abs=1e-9)
+
+
+def test_silverman_width_of_a_tensor_copies_only_the_scalar(rng, host_transfers):
+    x = torch.tensor(rng.normal(size=(200, 5)) * 3, requires_grad=True)
+    host_transfers.clear()
+    sigma = kernel_width(x)
+    assert host_transfers.count("numpy") == 0 and host_transfers.count("cpu") == 0
+    assert sigma == pytest.approx(kernel_width(x.detach().numpy()), rel=1e-12)
+
+
+def test_label_blocks_are_found_on_the_tensors_device(rng, host_transfers):
+    from infoflow.measures.spectrum import _components_on_device, block_labels
+
+    y = rng.integers(0, 5, size=100)
+    mask = torch.tensor(label_gram(y)) != 0
+    host_transfers.clear()
+    labels = _components_on_device(mask)
+    assert host_transfers.count("cpu") == 1  # the labels, once, at the end
+    same = labels[:, None] == labels[None, :]
+    np.testing.assert_array_equal(same, y[:, None] == y[None, :])
+    assert block_labels(torch.tensor(label_gram(y))) is not None
