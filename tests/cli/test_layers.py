@@ -32,3 +32,17 @@ def test_run_resnet_shows_its_chain(tmp_path, capsys):
     assert "checked on the model&#x27;s computation graph" in page or (
         "checked on the model's computation graph" in page)
     assert "input → stem → layer1.0 → layer2.0 → layer3.0 → pool" in page
+
+
+def test_run_with_declared_chains_and_saturation_summary(tmp_path, capsys):
+    out = tmp_path / "chains"
+    assert main(["run", "--out", str(out), "--epochs", "1", "--batch-size", "512",
+                 "--probe-size", "32", "--measure-every", "4", "--filters", "2", "2",
+                 "--layers", "conv1", "conv2", "fc1", "--chains", "conv1 fc1", "conv2 conv1",
+                 "--rule", "scott", "--conv-mode", "feature_maps", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "  input → conv1 → fc1" in captured.err and "  input → conv2" in captured.err
+    assert "  conv2 is computed from conv1, not the reverse: they are listed out of order: no DPI " \
+           "between them" in captured.err
+    assert "  input → conv1\n" not in captured.err  # a piece that is a prefix of a chain
+    assert "saturated: conv1 at" in captured.out  # scott's narrow widths saturate the maps

@@ -115,6 +115,9 @@ def _summary(path: Path) -> None:
     print(f"DPI 1 held at {100 * shares['DPI 1']:.0f}% of {len(records.steps)} checkpoints, "
           f"DPI 2 at {100 * shares['DPI 2']:.0f}%; final: DPI 1 "
           f"{'holds' if final.dpi1 else 'breaks'}, DPI 2 {'holds' if final.dpi2 else 'breaks'}")
+    for row in records.saturation():
+        print(f"saturated: {row['layer']} at {row['checkpoints']} checkpoints (steps "
+              f"{row['first step']}-{row['last step']}; at the end: {row['at the end']})")
     print(f"time: training {timing.get('train_seconds', 0):.1f} s, measuring "
           f"{timing.get('measure_seconds', 0):.1f} s")
 

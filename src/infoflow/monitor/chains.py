@@ -226,7 +226,8 @@ def _checked(declared: Chains, graph: _Graph, reach: dict, dominates) -> Chains:
         if piece:
             pieces.append(tuple(piece))
     unique = list(dict.fromkeys(pieces))
-    return Chains(tuple(unique), tuple(dict.fromkeys(non_links)))
+    kept = [p for p in unique if not any(len(q) > len(p) and q[:len(p)] == p for q in unique)]
+    return Chains(tuple(kept), tuple(dict.fromkeys(non_links)))
 
 
 def _derived(names: list[str], order: list[str], graph: _Graph, reach: dict, dominates) -> Chains:

@@ -45,6 +45,9 @@ RUN_OPTIONS: dict[str, Option] = {o.name: o for o in (
            help="module names to measure, in network order (default: the model's layers)"),
     Option("pid_layers", None, "text", optional=True, many=True,
            help="conv layers whose feature maps are decomposed into redundancy and synergy"),
+    Option("chains", None, "text", optional=True, many=True,
+           help="DPI chains to judge, each a quoted list of measured layers in order, e.g. "
+                "'stem layer1.0 pool'; each link is checked (default: derived from the graph)"),
     RULE,
     ALPHA,
     CONV_MODE,
@@ -81,6 +84,7 @@ class RunConfig:
     measure_every: int = RUN_OPTIONS["measure_every"].default
     layers: list[str] | None = RUN_OPTIONS["layers"].default
     pid_layers: list[str] | None = RUN_OPTIONS["pid_layers"].default
+    chains: list[str] | None = RUN_OPTIONS["chains"].default
     rule: str = RUN_OPTIONS["rule"].default
     alpha: float = RUN_OPTIONS["alpha"].default
     conv_mode: str = RUN_OPTIONS["conv_mode"].default

@@ -96,7 +96,8 @@ class Trainer:
             )
         self.monitor = InformationMonitor(
             self.model, self.test_x[: config.probe_size], self.data.test_y[: config.probe_size],
-            layers=config.layers, rule=config.rule, alpha=config.alpha,
+            layers=config.layers, chains=[c.split() for c in config.chains or ()] or None,
+            rule=config.rule, alpha=config.alpha,
             conv_mode=config.conv_mode, dpi_tolerance=config.dpi_tolerance,
             pid_layers=config.pid_layers or (), method=config.method, dtype=config.dtype,
         )
