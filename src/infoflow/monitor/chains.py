@@ -34,9 +34,9 @@ from infoflow.monitor.information_plane import INPUT
 from infoflow.monitor.layer_specs import Layer
 from infoflow.monitor.probe_inputs import (
     ForwardFn,
-    _map,
     as_probe,
     batch_of,
+    map_tensors,
     model_dtype,
     moved,
 )
@@ -121,7 +121,7 @@ def _forward_outputs(
         leaves.append(t)
         return t
 
-    batch = _map(moved(batch_of(probe, 0, min(n, 2)), device), leaf)
+    batch = map_tensors(moved(batch_of(probe, 0, min(n, 2)), device), leaf)
     outputs: dict[str, tuple[Any, tuple] | None] = {}
     order: list[str] = []
 

@@ -24,20 +24,21 @@ def call_model(model: nn.Module, batch: Any) -> Any:
     return model(batch)
 
 
-def _map(inputs: Any, fn: Callable[[torch.Tensor], Any]) -> Any:
+def map_tensors(inputs: Any, fn: Callable[[torch.Tensor], Any]) -> Any:
+    """``inputs`` with ``fn`` applied to every tensor in it (dicts, tuples and lists rebuilt)."""
     if isinstance(inputs, torch.Tensor):
         return fn(inputs)
     if isinstance(inputs, Mapping):
-        return {k: _map(v, fn) for k, v in inputs.items()}
+        return {k: map_tensors(v, fn) for k, v in inputs.items()}
     if isinstance(inputs, (tuple, list)):
-        return type(inputs)(_map(v, fn) for v in inputs)
+        return type(inputs)(map_tensors(v, fn) for v in inputs)
     return inputs
 
 
 def tensors(inputs: Any) -> list[torch.Tensor]:
     """Every tensor in the structure, in order."""
     found: list[torch.Tensor] = []
-    _map(inputs, found.append)
+    map_tensors(inputs, found.append)
     return found
 
 
@@ -83,12 +84,12 @@ def as_probe(inputs: Any, dtype: torch.dtype, *, minimum: int = 2) -> tuple[Any,
 
 def batch_of(inputs: Any, start: int, stop: int) -> Any:
     """Rows start:stop of every tensor in ``inputs``."""
-    return _map(inputs, lambda t: t[start:stop])
+    return map_tensors(inputs, lambda t: t[start:stop])
 
 
 def moved(inputs: Any, device: torch.device) -> Any:
     """``inputs`` with every tensor on ``device``."""
-    return _map(inputs, lambda t: t.to(device))
+    return map_tensors(inputs, lambda t: t.to(device))
 
 
 def input_matrix(inputs: Any) -> torch.Tensor:
