@@ -48,3 +48,79 @@ def test_monitor_on_a_cuda_model_agrees_with_cpu():
     assert gpu_monitor._y_gram.device.type == "cuda"
     for key, value in cpu.items():
         assert gpu[key] == pytest.approx(value, abs=1e-7, nan_ok=True), key
+
+
+def count_syncs(function):
+    """(result, device→host synchronisations during ``function()``), from torch's detector."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            result = function()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return result, sum("synchroniz" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_lanczos_runs_on_the_device_and_agrees_with_the_cpu(dtype):
+    """Products, QR, reorthogonalisation and the batched tridiagonal solves stay on the GPU:
+    the only synchronisations are the solvers' own error checks (QR and eigh calls)."""
+    from infoflow import Lanczos
+    from infoflow.measures.approximation import approximate_spectrum
+
+    rng = np.random.default_rng(0)
+    a = gaussian_gram(rng.normal(size=(2000, 6)), 2.0) / 2000
+    method = Lanczos()
+    cpu_nodes, cpu_weights = approximate_spectrum(a.astype(np.float32) if dtype == torch.float32
+                                                  else a, method)
+    (nodes, weights), syncs = count_syncs(
+        lambda: approximate_spectrum(torch.tensor(a, dtype=dtype, device="cuda"), method))
+    assert nodes.device.type == "cuda"
+    assert syncs <= 2 + method.power_iterations + 2, syncs
+    cpu_value = float(cpu_weights @ (cpu_nodes * np.log(np.where(cpu_nodes > 0, cpu_nodes, 1))))
+    gpu_value = float((weights * nodes * torch.where(nodes > 0, nodes, 1).log()).sum())
+    assert gpu_value == pytest.approx(cpu_value, abs=1e-6 if dtype == torch.float64 else 1e-4)
+
+
+def test_label_entropy_on_the_device_is_the_closed_form_in_float32():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 10, size=3000)
+    p = np.bincount(y) / len(y)
+    expected = float(-(p * np.log2(p)).sum())
+    ky = label_gram(torch.tensor(y, device="cuda"))
+    value = renyi_entropy(ky, alpha=1, dtype="float32")
+    assert value.device.type == "cuda"
+    assert value.item() == pytest.approx(expected, abs=1e-12)
+
+
+def test_class_blocks_are_found_and_batched_on_the_device():
+    from infoflow.measures.spectrum import block_eigvalsh, block_labels
+
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 10, size=1500)
+    joint = gaussian_gram(rng.normal(size=(1500, 4)), 1.5) * label_gram(y) / 1500
+    cuda = torch.tensor(joint, device="cuda")
+    labels = block_labels(cuda)
+    np.testing.assert_array_equal(labels[:, None] == labels[None, :], y[:, None] == y[None, :])
+    np.testing.assert_allclose(np.sort(block_eigvalsh(cuda).cpu().numpy()),
+                               np.linalg.eigvalsh(joint), atol=1e-13)
+
+
+def test_silverman_width_on_the_device_equals_the_cpus():
+    from infoflow import kernel_width
+
+    x = np.random.default_rng(3).normal(size=(500, 7)) * 4
+    assert kernel_width(torch.tensor(x, device="cuda")) == pytest.approx(kernel_width(x),
+                                                                          rel=1e-12)
+
+
+def test_thread_budget_leaves_the_device_alone():
+    from infoflow import thread_budget
+
+    x = torch.randn(400, 5, device="cuda", dtype=torch.float64)
+    with thread_budget(1):
+        value = renyi_entropy(gaussian_gram(x, 1.0))
+    assert value.device.type == "cuda" and torch.isfinite(value)
