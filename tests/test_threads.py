@@ -72,8 +72,9 @@ def test_entropies_and_grams_run_within_the_budget(monkeypatch, rng):
     monkeypatch.setattr(_threads, "available_cpus", lambda: 1)
     seen = []
     solve = spectrum.eigvalsh
-    monkeypatch.setattr(spectrum, "eigvalsh",
-                        lambda a: seen.append((torch.get_num_threads(), blas_threads())) or solve(a))
+    monkeypatch.setattr(
+        spectrum, "eigvalsh",
+        lambda a: seen.append((torch.get_num_threads(), blas_threads())) or solve(a))
     before = torch.get_num_threads()
     x = rng.normal(size=(_threads.THREADED_FROM, 3))
     renyi_entropy(gaussian_gram(x, 1.0))

@@ -168,8 +168,8 @@ def delta_spectrum(labels: np.ndarray | None, n: int, like: Any) -> Any:
 
     The Gram is, up to a permutation, block-diagonal with all-ones blocks of sizes
     :math:`m_c`; each block has the single non-zero eigenvalue :math:`m_c`, so
-    :math:`\lambda = m_c / n` — the empirical distribution of the blocks (docs/method.md §1). Computed
-    in float64 from the counts whatever the precision, so it is exact in float32 too; the
+    :math:`\lambda = m_c / n` — the empirical distribution of the blocks (docs/method.md §1).
+    Computed in float64 from the counts whatever the precision, so it is exact in float32 too; the
     result is of ``like``'s kind and device.
     """
     counts = np.bincount(labels) if labels is not None else np.array([n])
@@ -240,8 +240,7 @@ def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
         # (g, m) member indices, padded with the block's first member; invalid entries masked
         position = np.arange(m)
         valid = position[None, :] < sizes[group][:, None]
-        index = np.where(valid, offsets[group][:, None] + np.minimum(position, sizes[group][:, None] - 1), 0)
-        index = members[index]
+        index = members[np.where(valid, offsets[group][:, None] + position, 0)]
         both = valid[:, :, None] & valid[:, None, :]
         padding = (~valid)[:, :, None] & np.eye(m, dtype=bool)[None]
         if is_torch(a):
