@@ -81,3 +81,20 @@ def test_entropies_and_grams_run_within_the_budget(monkeypatch, rng):
     assert seen and all(t == 1 and set(b) == {1} for t, b in seen)
     assert torch.get_num_threads() == before
     assert np.isfinite(renyi_entropy(gaussian_gram(x[:10], 1.0)))
+
+
+def test_the_default_budget_never_raises_the_callers_limit(monkeypatch):
+    """A caller who runs infoflow with one thread keeps one thread: raising it to the machine's
+    CPUs oversubscribed them (the peer benchmark at one thread ran 4x slower)."""
+    from threadpoolctl import threadpool_limits
+
+    monkeypatch.setattr(_threads, "available_cpus", lambda: 4)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with thread_budget() as budget:
+            assert budget == 1 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(previous)
+    with threadpool_limits(1), thread_budget() as budget:
+        assert budget == 1 and set(blas_threads()) == {1}

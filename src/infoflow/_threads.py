@@ -78,7 +78,8 @@ def thread_budget(threads: int | None = None) -> Iterator[int]:
     Parameters
     ----------
     threads : int, optional
-        The budget, >= 1; by default :func:`available_cpus`.
+        The budget, >= 1; by default :func:`available_cpus`, or fewer where the caller has
+        already limited torch's or a BLAS library's threads (never raised above the caller's).
 
     Yields the budget. The caller's settings come back on exit, also after an exception.
     Scopes nest: an inner scope inside an outer one changes nothing (the outermost decides).
@@ -96,11 +97,15 @@ def thread_budget(threads: int | None = None) -> Iterator[int]:
         return
     import torch
 
-    budget = threads or available_cpus()
+    pools = _pools()
     previous = torch.get_num_threads()
+    # never more than the caller allows: a lower limit set by the user (torch.set_num_threads,
+    # threadpoolctl) is an explicit choice, and raising it oversubscribes the CPUs
+    budget = threads or min([available_cpus(), previous]
+                            + [pool.num_threads for pool in pools.lib_controllers])
     _state.depth, _state.threads = 1, budget
     try:
-        with _pools().limit(limits=budget):
+        with pools.limit(limits=budget):
             if previous != budget:
                 torch.set_num_threads(budget)
             try:
