@@ -46,3 +46,38 @@ def test_bad_options():
         set_memory_options(block_bytes=-1)
     with pytest.raises(ValueError, match="memory_limit must be"):
         set_memory_options(memory_limit=1.5)
+
+
+def test_every_n_by_n_path_is_refused_before_it_allocates():
+    """label_gram, the distance-based width rules, joint Grams and direct entropies check the
+    budget first: a 50 MiB limit at n = 6000 is refused with almost nothing allocated."""
+    import tracemalloc
+
+    import infoflow
+    from infoflow import MemoryBudgetError, set_memory_options
+
+    n = 6000
+    x = np.arange(2 * n, dtype=float).reshape(n, 2)
+    calls = [
+        lambda: infoflow.label_gram(np.zeros(n, dtype=int)),
+        lambda: infoflow.label_gram(np.zeros(300_000, dtype=int)),  # was 671 GiB from NumPy
+        lambda: infoflow.kernel_width(x, "median"),
+        lambda: infoflow.kernel_width(x, "knn"),
+        lambda: infoflow.joint_gaussian_gram([x, x], [1.0, 2.0]),
+    ]
+    set_memory_options(memory_limit=50 * 1024**2)
+    try:
+        for call in calls:
+            tracemalloc.start()
+            try:
+                with pytest.raises(MemoryBudgetError, match=f"n = {n}|n = 300000"):
+                    call()
+                assert tracemalloc.get_traced_memory()[1] < 5 * 1024**2
+            finally:
+                tracemalloc.stop()
+        small = np.eye(200)
+        set_memory_options(memory_limit=200 * 200 * 8 * 2)
+        with pytest.raises(MemoryBudgetError, match="an entropy for n = 200"):
+            infoflow.renyi_entropy(small)
+    finally:
+        set_memory_options(memory_limit=0)

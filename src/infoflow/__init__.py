@@ -6,6 +6,7 @@ Layers, lowest first: :mod:`infoflow.measures` (pure estimators on Gram matrices
 
 from infoflow._memory import MemoryBudgetError, set_memory_options
 from infoflow._threads import available_cpus, thread_budget
+from infoflow._validation import NotPositiveSemidefiniteError
 from infoflow.kernels import gaussian_gram, joint_gaussian_gram, kernel_width, label_gram
 from infoflow.measures import (
     EntropyCache,
@@ -26,6 +27,7 @@ __all__ = [
     "Exact",
     "Lanczos",
     "MemoryBudgetError",
+    "NotPositiveSemidefiniteError",
     "Nystrom",
     "set_memory_options",
     "available_cpus",

@@ -6,6 +6,7 @@ the Gaussian Gram is differentiable in torch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,6 +59,25 @@ def _squared_distances(x: Any, rows: slice | None) -> Any:
     np.maximum(d2, 0, out=d2)
     np.fill_diagonal(d2, 0)
     return d2
+
+
+def safe_scale(flat: Any) -> float:
+    """A power of two s such that the squared distances of ``flat / s`` (n, d) neither overflow
+    nor underflow in its precision: 1.0 for data of ordinary size, so nothing changes there.
+
+    Dividing by a power of two is exact, and every width rule and the Gaussian kernel are
+    unchanged when the data and σ are divided by the same s.
+    """
+    plain = flat.detach() if is_torch(flat) else flat
+    if not math.prod(plain.shape):
+        return 1.0
+    largest = float(abs(plain).max())
+    info = np.finfo(float_dtype_of(flat))
+    high = math.sqrt(float(info.max)) / (4 * math.sqrt(max(flat.shape[1], 1)))
+    low = math.sqrt(float(info.tiny)) / float(info.eps)
+    if largest == 0.0 or low <= largest <= high:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(largest)[1])
 
 
 def _exponent_factor(sigma: float, precision: str) -> float | None:
@@ -149,6 +169,9 @@ def gaussian_gram(x: Any, sigma: float | str) -> Any:
         sigma = kernel_width(x, rule=sigma)
     sigma = check_sigma(sigma)
     flat = as_float(flatten_samples(x), float_dtype_of(x))
+    scale = safe_scale(flat)
+    if scale != 1.0:  # data near the ends of the float range: scale data and width alike
+        flat, sigma = flat / scale, sigma / scale
     n, itemsize = flat.shape[0], flat.element_size() if is_torch(flat) else flat.itemsize
     check_fits(n, 2, itemsize, "a Gram matrix", getattr(flat, "device", None))
     factor = _exponent_factor(sigma, float_dtype_of(flat))
@@ -225,6 +248,8 @@ def joint_gaussian_gram(variables: Sequence[Any], sigmas: Sequence[float]) -> An
             finite = bool(xp.isfinite(plain.sum()))
         if finite:
             return gaussian_gram(z, 1.0)
+    # the product, and each factor's Gram with its distance temporaries
+    check_fits(n, 3, itemsize, "a joint Gram matrix", getattr(flats[0], "device", None))
     k = gaussian_gram(flats[0], widths[0])
     for f, s in zip(flats[1:], widths[1:]):
         if is_torch(k):
@@ -245,7 +270,8 @@ def _as_label_vector(y: Any) -> Any:
             raise ValueError(
                 "y given as a 2-D array must be one-hot: 0/1 entries, exactly one 1 per row"
             )
-        return y.argmax(1)
+        labels = values.argmax(1)
+        return namespace(y).as_tensor(labels, device=y.device) if is_torch(y) else labels
     if y.ndim != 1:
         raise ValueError(
             f"y must be 1-D integer labels of shape (n,) or one-hot (n, classes), "
@@ -284,4 +310,6 @@ def label_gram(y: Any) -> Any:
     labels = _as_label_vector(y)
     if labels.shape[0] < 2:
         raise ValueError(f"y must hold at least 2 samples, got {labels.shape[0]}")
+    # the n × n comparison (1 byte per entry) and the float64 Gram (8)
+    check_fits(labels.shape[0], 1, 9, "a label Gram matrix", getattr(labels, "device", None))
     return as_float(labels[:, None] == labels[None, :], "float64")

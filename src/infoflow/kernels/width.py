@@ -40,8 +40,9 @@ from typing import Any
 import numpy as np
 
 from infoflow._array import flatten_samples, is_torch
+from infoflow._memory import check_fits
 from infoflow._validation import check_gram, check_samples
-from infoflow.kernels.gram import squared_distances
+from infoflow.kernels.gram import safe_scale, squared_distances
 from infoflow.options import GAMMA, NEIGHBOURS, RULE
 
 #: The rule names :func:`kernel_width` accepts.
@@ -169,6 +170,9 @@ def kernel_width(
     rule = RULE.check(rule)
     gamma, k = GAMMA.check(gamma), NEIGHBOURS.check(k)
     n, d = x.shape[0], math.prod(x.shape[1:])
+    scale = safe_scale(flatten_samples(x))  # equivariant rules: sigma(x) = s * sigma(x / s)
+    if scale != 1.0 and rule != "scott":
+        return scale * kernel_width(x / scale, rule, gamma=gamma, k=k, target=target)
     if rule in ("scott", "silverman"):
         gamma = gamma if gamma is not None else (5.0 if rule == "scott" else 1.0)
         bandwidth = gamma * n ** (-1.0 / (4 + d))
@@ -176,6 +180,8 @@ def kernel_width(
             return bandwidth
         spread = _pooled_spread(x)
         return spread * math.sqrt(d) * bandwidth if spread > 0 else _constant_fallback()
+    # float64 distances, their square roots, and the sort (knn) or kernel (alignment) copies
+    check_fits(n, 3 if rule != "alignment" else 5, 8, f"the {rule!r} width rule")
     dist = np.sqrt(squared_distances(_as_numpy(x)))
     if rule == "median":
         return _median_width(dist)

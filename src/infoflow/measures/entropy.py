@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from infoflow._array import to_scalar
-from infoflow._validation import check_alpha, check_precision, gram_list
+from infoflow._memory import check_fits
+from infoflow._validation import (
+    NotPositiveSemidefiniteError,
+    check_alpha,
+    check_precision,
+    gram_list,
+)
 from infoflow.measures.approximation import resolve_method
 from infoflow.measures.spectrum import entropy_of_normalized, unit_product
 from infoflow.options import ALPHA, DTYPE, METHOD
@@ -28,11 +34,18 @@ def needs_gradient(grams: Sequence[Any]) -> bool:
     return any(getattr(k, "requires_grad", False) for k in grams)
 
 
-def joint_entropy_of(grams: Sequence[Any], alpha: float, precision: str, method: Any) -> Any:
-    """Joint entropy in bits of already-validated Gram matrices (the library's inner call)."""
+def joint_entropy_of(grams: Sequence[Any], alpha: float, precision: str, method: Any,
+                     name: str) -> Any:
+    """Joint entropy in bits of already-validated Gram matrices named ``name``."""
     n = grams[0].shape[0]
-    return entropy_of_normalized(unit_product(grams, precision) / n, alpha,
-                                 resolve_method(method, n, needs_gradient(grams)))
+    # the product, its normalised copy and the solver's copy, besides the inputs
+    check_fits(n, 3, 4 if precision == "float32" else 8, "an entropy",
+               getattr(grams[0], "device", None))
+    method = resolve_method(method, n, needs_gradient(grams))
+    try:
+        return entropy_of_normalized(unit_product(grams, precision) / n, alpha, method)
+    except NotPositiveSemidefiniteError as error:
+        raise NotPositiveSemidefiniteError(f"{name} {error}") from None
 
 
 def renyi_entropy(
@@ -74,7 +87,7 @@ def renyi_entropy(
     """
     alpha = check_alpha(alpha)
     precision = check_precision(dtype)
-    return to_scalar(joint_entropy_of(gram_list(K, "K"), alpha, precision, method))
+    return to_scalar(joint_entropy_of(gram_list(K, "K"), alpha, precision, method, "K"))
 
 
 def joint_entropy(
@@ -104,4 +117,4 @@ def joint_entropy(
     """
     alpha = check_alpha(alpha)
     precision = check_precision(dtype)
-    return to_scalar(joint_entropy_of(gram_list(Ks, "Ks"), alpha, precision, method))
+    return to_scalar(joint_entropy_of(gram_list(Ks, "Ks"), alpha, precision, method, "Ks"))

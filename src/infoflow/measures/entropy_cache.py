@@ -23,7 +23,13 @@ from typing import Any
 
 from infoflow._array import to_scalar
 from infoflow._memory import check_fits
-from infoflow._validation import check_alpha, check_precision, check_same_samples, gram_list
+from infoflow._validation import (
+    NotPositiveSemidefiniteError,
+    check_alpha,
+    check_precision,
+    check_same_samples,
+    gram_list,
+)
 from infoflow.measures.approximation import resolve_method
 from infoflow.measures.entropy import needs_gradient
 from infoflow.measures.spectrum import (
@@ -147,9 +153,13 @@ class EntropyCache:
             product = first
             for name in ordered[1:]:
                 product = product * self._factors[name]
-            self._entropies[key] = entropy_of_normalized(
-                product / self.n, self.alpha, self.method, blocks
-            )
+            try:
+                self._entropies[key] = entropy_of_normalized(
+                    product / self.n, self.alpha, self.method, blocks
+                )
+            except NotPositiveSemidefiniteError as error:
+                what = ordered[0] if len(ordered) == 1 else f"({', '.join(ordered)}) joined"
+                raise NotPositiveSemidefiniteError(f"{what} {error}") from None
         return self._entropies[key]
 
     def entropy(self, *names: Names) -> Any:

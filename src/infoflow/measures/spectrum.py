@@ -43,6 +43,7 @@ from infoflow._array import (
 )
 from infoflow._memory import block_bytes
 from infoflow._threads import budget_for
+from infoflow._validation import check_psd_entries, check_psd_spectrum
 from infoflow.measures.approximation import (
     AUTO_EXACT_UP_TO,
     Exact,
@@ -54,6 +55,10 @@ EXACT = Exact()
 
 #: Above this order (and below ``inf``) the entropy is computed by log-sum-exp.
 _LOGSUMEXP_FROM = 1.5
+
+#: From this order on the entropy is the min-entropy: they differ by at most
+#: 2·log2(n)/(α − 1) bits, 4e-15 bits for n up to 10^6, and α·log λ could overflow beyond it.
+_MIN_ENTROPY_FROM = 2.0**53
 
 
 def unit_diagonal(k: Any) -> Any:
@@ -271,6 +276,7 @@ def spectrum(a: Any, alpha: float = 1.0, blocks: Any = DETECT) -> Any:
     """
     xp = namespace(a)
     lam = block_eigvalsh(a, blocks)
+    check_psd_spectrum(lam, a.shape[0])
     floor = 0.0
     if alpha < 1:
         eps = float(np.finfo(str(lam.dtype).removeprefix("torch.")).eps)
@@ -307,7 +313,7 @@ def entropy_of_spectrum(lam: Any, alpha: float, weights: Any = None) -> Any:
     positive = lam > 0 if weights is None else (lam > 0) & (weights > 0)
     safe = xp.where(positive, lam, xp.ones_like(lam))
     log_lam = xp.log(safe)
-    if math.isinf(alpha):
+    if alpha >= _MIN_ENTROPY_FROM:
         return -xp.log(xp.where(positive, lam, xp.zeros_like(lam)).max()) / math.log(2)
     if alpha >= _LOGSUMEXP_FROM:
         exponents = alpha * log_lam if weights is None else alpha * log_lam + xp.log(
@@ -349,6 +355,8 @@ def _entropy_of_normalized(a: Any, alpha: float, method: Method, blocks: Any) ->
         blocks = block_labels(a)
         if is_delta(a, blocks):  # a delta kernel: the closed form, exact in any precision
             return entropy_of_spectrum(delta_spectrum(blocks, a.shape[0], a), alpha)
+    if alpha == 2.0 or not isinstance(method, Exact):
+        check_psd_entries(a)
     if alpha == 2.0:
         return -namespace(a).log((a * a).sum()) / math.log(2)
     if isinstance(method, Exact):

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from infoflow.measures import EntropyCache
 from infoflow.options import ALPHA, DTYPE, METHOD
 
@@ -50,8 +52,10 @@ class LayerPID:
                 "MMI redundancy": self.redundancy, "MMI synergy": self.synergy}
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else float("nan")
+def _ratio(a: float, b: float, precision: str) -> float:
+    """a / b, or NaN where b (an information in bits) cannot be told from 0: below the square
+    root of the precision's machine epsilon (1.5e-8 bits in float64, 3.5e-4 in float32)."""
+    return a / b if b > float(np.finfo(precision).eps) ** 0.5 else float("nan")
 
 
 def layer_pid_from_cache(cache: EntropyCache, maps: Sequence[str], target: str) -> LayerPID:
@@ -71,8 +75,8 @@ def layer_pid_from_cache(cache: EntropyCache, maps: Sequence[str], target: str) 
         per_map=per_map,
         leave_one_out=leave_one_out,
         rst=rst,
-        rst_normalized=_ratio(rst, joint),
-        wni=_ratio(sum(joint - loo for loo in leave_one_out), joint),
+        rst_normalized=_ratio(rst, joint, cache.precision),
+        wni=_ratio(sum(joint - loo for loo in leave_one_out), joint, cache.precision),
         redundancy=min(per_map),
         synergy=joint - max(per_map),
     )
@@ -84,7 +88,9 @@ def layer_pid(
 ) -> LayerPID:
     """Redundancy and synergy of C >= 2 feature maps (one Gram matrix each) about a target Gram.
 
-    Ratios (``rst_normalized``, ``wni``) are NaN when the layer carries no information (I = 0).
+    Ratios (``rst_normalized``, ``wni``) are NaN when the layer carries no information: I = 0
+    to round-off, below the square root of the machine epsilon of ``dtype`` (1.5e-8 bits in
+    float64, 3.5e-4 bits in float32) — a one-class target, for example.
     """
     maps = list(maps)
     names = [f"T{c}" for c in range(len(maps))]

@@ -10,8 +10,9 @@ infoflow uses the MMI redundancy (Barrett 2015), as docs/method.md §6 does:
     \mathrm{Syn} &= I(T^a,T^b;Y) - \max(I(T^a;Y),\, I(T^b;Y))
 
 so that :math:`\mathrm{Red} + \mathrm{Unq}_a + \mathrm{Unq}_b + \mathrm{Syn} = I(T^a,T^b;Y)`.
-Every term is in bits. Red and Unq are never negative; Syn is negative only where the
-estimator's joint entropy is not subadditive (α > 1, see docs/estimators.md). A known property of
+Every term is in bits. Unq is never negative, nor is Red for α ≤ 1; Red (through a negative
+I) and Syn can be negative only where the estimator's joint entropy is not subadditive
+(α > 1, see docs/estimators.md). A known property of
 MMI: for Y = (A, B) with independent bits it reports 1 bit redundant and 1 bit synergistic,
 where other measures see 1 bit unique to each source.
 
