@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from infoflow.storage import RunFolder
+from infoflow.storage import RunFolder, RunFolderError
 from infoflow.training import RunConfig, Trainer
 
 TINY = dict(epochs=2, batch_size=128, probe_size=60, measure_every=4, filters=[2, 3])
@@ -94,7 +94,7 @@ def test_rows_written_after_the_last_state_are_dropped_on_resume(finished, tmp_p
 
 
 def test_a_new_run_refuses_an_existing_folder(finished):
-    with pytest.raises(FileExistsError, match="--resume"):
+    with pytest.raises(RunFolderError, match="already holds a finished run.*--resume"):
         Trainer(RunConfig(**TINY), finished.path)
 
 

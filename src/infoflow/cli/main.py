@@ -63,9 +63,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     try:
         return args.handler(args)
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as error:
-        print(f"infoflow: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"infoflow {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, MemoryError) as error:  # MemoryBudgetError among them
+        print(f"infoflow {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a missing, unreadable or read-only file or folder
+        print(f"infoflow {args.command}: error: {_os_message(error)}", file=sys.stderr)
+        return 2
+
+
+def _os_message(error: OSError) -> str:
+    if error.filename is None or error.strerror is None:
+        return str(error)
+    hint = " (choose a writable folder)" if isinstance(error, PermissionError) or \
+        error.errno == 30 else ""
+    return f"{error.filename}: {error.strerror}{hint}"
 
 
 if __name__ == "__main__":

@@ -33,13 +33,36 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
     report.set_defaults(handler=report_command)
 
 
-def _config(args: argparse.Namespace) -> RunConfig:
+def _given(args: argparse.Namespace) -> dict:
+    """The options the user gave: from --config, then the flags that were set."""
     values = RunConfig.from_file(args.config).to_dict() if args.config else {}
     for f in fields(RunConfig):
         given = getattr(args, f.name)
         if given is not None:
             values[f.name] = given
-    return RunConfig.from_dict(values)
+    return values
+
+
+def _config(args: argparse.Namespace) -> RunConfig:
+    return RunConfig.from_dict(_given(args))
+
+
+def _check_resume_options(args: argparse.Namespace) -> None:
+    """``--resume`` continues a run with its saved options: refuse options that contradict them."""
+    from infoflow.storage import RunFolder
+
+    given = _given(args)
+    if not given:
+        return
+    saved = RunConfig.from_dict(RunFolder(args.resume).config()).to_dict()
+    merged = RunConfig.from_dict({**saved, **given}).to_dict()  # given values, canonical
+    differences = [f"{name} (saved {saved[name]!r}, given {merged[name]!r})"
+                   for name in given if merged[name] != saved[name]]
+    if differences:
+        raise ValueError(
+            f"--resume continues {args.resume} with its saved options, and these differ: "
+            f"{', '.join(differences)}. Drop them to resume, or start a new run with --out"
+        )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -51,7 +74,12 @@ def run_command(args: argparse.Namespace) -> int:
     from infoflow.training import Trainer
 
     if args.resume:
+        _check_resume_options(args)
         trainer = Trainer(None, args.resume, resume=True)
+        if trainer.status == "finished":
+            print(f"{args.resume} is a finished run; nothing to resume (its report: "
+                  f"{args.resume / 'report.html'})", file=sys.stderr)
+            return 0
     else:
         out = args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
         trainer = Trainer(_config(args), out)
@@ -96,7 +124,12 @@ def run_command(args: argparse.Namespace) -> int:
         else:
             warnings.showwarning(warning.message, warning.category, warning.filename,
                                  warning.lineno)
-    report = write_report(trainer.folder.path)
+    try:
+        report = write_report(trainer.folder.path)
+    except KeyboardInterrupt:
+        print(f"interrupted while drawing the report; every record is kept. Draw it with: "
+              f"infoflow report {trainer.folder.path}", file=sys.stderr)
+        return 130
     _summary(trainer.folder.path)
     print(f"report: {report}")
     return 0

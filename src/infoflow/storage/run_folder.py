@@ -10,9 +10,28 @@ Layout::
     sensitivity.csv    DPI verdicts per width rule and layer-kernel mode, at the end
     plots/*.png, report.html
 
+    run.lock           the process id of the run writing the folder, while it runs
+
 Rows are flushed and synced as they are written, and ``state.pt`` is replaced atomically
 after them, so a run killed at any moment keeps every record already measured; rows written
 after the last state are dropped on resume and measured again, identically.
+
+A run folder is in one of four states (:meth:`RunFolder.status`):
+
+``new``
+    absent or empty: a run may start there.
+``running``
+    ``run.lock`` names a live process: nothing else may write there.
+``interrupted``
+    ``config.json`` is written but the run has not finished (killed, Ctrl-C, an error) — also
+    before its first ``state.pt``: ``--resume`` continues it (from the start if no state was
+    saved) to records identical to an uninterrupted run's.
+``finished``
+    ``state.pt`` says the last epoch, the final measurement and the sensitivity table are done:
+    resuming changes nothing.
+
+A folder holding anything infoflow did not write (a stray ``measurements.csv`` without
+``config.json``, any other file) is refused for a new run and for ``--resume``, with the names.
 """
 
 from __future__ import annotations
@@ -51,16 +70,51 @@ def append_rows(path: Path, fields: tuple[str, ...], rows: list[dict[str, Any]])
         os.fsync(f.fileno())
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
+class RunFolderError(ValueError):
+    """A run folder that cannot be used as asked; the message names the file and what to do."""
+
+
+#: What infoflow writes in a run folder (besides temporary ``*.tmp`` twins while replacing).
+RUN_FILES = ("config.json", "measurements.csv", "training.csv", "timing.json", "state.pt",
+             "sensitivity.csv", "plots", "report.html", "run.lock")
+
+
+def read_rows(path: Path, fields: tuple[str, ...] | None = None,
+              numbers: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """The rows of a CSV file ([] if it does not exist). With ``fields``, the header must be
+    exactly those and each field in ``numbers`` must parse as a number; a damaged file (binary,
+    truncated, lost header) raises :class:`RunFolderError` naming the file and row."""
     if not path.exists():
         return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = tuple(reader.fieldnames or ())
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise RunFolderError(f"{path} is damaged ({error}); it is not a CSV file infoflow "
+                             "wrote") from None
+    if fields is None:
+        return rows
+    if header != fields:
+        raise RunFolderError(f"{path} is damaged: its header is {list(header)}, expected "
+                             f"{list(fields)} (a lost or edited header)")
+    for i, row in enumerate(rows, start=2):
+        if None in row or any(row[name] is None for name in fields):
+            raise RunFolderError(f"{path} is damaged at row {i}: expected {len(fields)} fields "
+                                 "(a truncated or edited row)")
+        for name in numbers:
+            try:
+                float(row[name])
+            except ValueError:
+                raise RunFolderError(f"{path} is damaged at row {i}: {name} {row[name]!r} is "
+                                     "not a number") from None
+    return rows
 
 
 def keep_rows(path: Path, fields: tuple[str, ...], keep) -> None:
     """Rewrite a CSV file with only the rows ``keep(row)`` accepts (atomically)."""
-    rows = [r for r in read_rows(path) if keep(r)]
+    rows = [r for r in read_rows(path, fields) if keep(r)]
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
@@ -70,7 +124,7 @@ def keep_rows(path: Path, fields: tuple[str, ...], keep) -> None:
 
 
 class RunFolder:
-    """Read and write one run's folder."""
+    """Read and write one run's folder (its states are in the module documentation)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -79,25 +133,93 @@ class RunFolder:
     def file(self, name: str) -> Path:
         return self.path / name
 
+    # --- states ------------------------------------------------------------------------
+    def foreign(self) -> list[str]:
+        """Names in the folder that infoflow did not write."""
+        if not self.path.is_dir():
+            return []
+        return sorted(p.name for p in self.path.iterdir()
+                      if p.name not in RUN_FILES and not p.name.endswith(".tmp"))
+
+    def status(self) -> str:
+        """"new", "running", "interrupted" or "finished"; raises :class:`RunFolderError` for
+        a folder infoflow did not write (or a path that is not a folder)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise RunFolderError(f"{self.path} is a file, not a run folder")
+        foreign = self.foreign()
+        if foreign:
+            raise RunFolderError(f"{self.path} holds files infoflow did not write: "
+                                 f"{', '.join(foreign)}; choose an empty or new folder")
+        present = [p.name for p in self.path.iterdir()] if self.path.is_dir() else []
+        if not any(not name.endswith(".tmp") for name in present):
+            return "new"
+        if not self.file("config.json").exists():
+            raise RunFolderError(
+                f"{self.path} holds {', '.join(sorted(present))} but no config.json: not a run "
+                "infoflow wrote; choose an empty or new folder"
+            )
+        if self.locked_by() is not None:
+            return "running"
+        state = self.load_state()
+        return "finished" if state is not None and state.get("finished") else "interrupted"
+
+    def locked_by(self) -> int | None:
+        """The id of the live process writing this folder, or None."""
+        try:
+            pid = int(self.file("run.lock").read_text())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:  # alive, another user's
+            return pid
+        return pid
+
+    def lock(self) -> None:
+        """Mark the folder as being written by this process (:meth:`unlock` ends it)."""
+        owner = self.locked_by()
+        if owner is not None and owner != os.getpid():
+            raise RunFolderError(f"{self.path} is being written by process {owner}; wait for "
+                                 "it to finish or stop it first")
+        self.file("run.lock").write_text(str(os.getpid()))
+
+    def unlock(self) -> None:
+        self.file("run.lock").unlink(missing_ok=True)
+
     def create(self, config: dict[str, Any], resolved: dict[str, Any] | None = None) -> None:
-        """Start a run: write config.json with the options, what "auto" options resolved to
-        (the spectrum method actually used) and the library versions."""
-        if self.file("config.json").exists():
-            raise FileExistsError(
-                f"{self.path} already holds a run; resume it with --resume {self.path} or choose "
-                "another --out"
+        """Start a run in a new folder: write config.json with the options, what "auto" options
+        resolved to (the spectrum method actually used) and the library versions."""
+        status = self.status()
+        if status != "new":
+            raise RunFolderError(
+                f"{self.path} already holds a {status} run; resume it with --resume {self.path} "
+                "or choose another --out"
             )
         self.path.mkdir(parents=True, exist_ok=True)
         self.write_json("config.json", {"config": config, "resolved": resolved or {},
                                         "versions": versions()})
 
+    # --- reading and writing -------------------------------------------------------------
+    def _saved(self) -> dict[str, Any]:
+        path = self.file("config.json")
+        if not path.exists():
+            raise RunFolderError(f"{self.path} is not a run folder: it has no config.json")
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:  # JSON and UTF-8 decoding errors
+            raise RunFolderError(f"{path} is damaged ({error}); it is not the JSON infoflow "
+                                 "wrote") from None
+        if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
+            raise RunFolderError(f"{path} is damaged: it holds no run configuration")
+        return saved
+
     def resolved(self) -> dict[str, Any]:
-        return json.loads(self.file("config.json").read_text()).get("resolved", {})
+        return self._saved().get("resolved", {})
 
     def config(self) -> dict[str, Any]:
-        if not self.file("config.json").exists():
-            raise FileNotFoundError(f"{self.path} is not a run folder: it has no config.json")
-        return json.loads(self.file("config.json").read_text())["config"]
+        return self._saved()["config"]
 
     def write_json(self, name: str, value: Any) -> None:
         tmp = self.file(name + ".tmp")
@@ -106,7 +228,12 @@ class RunFolder:
 
     def read_json(self, name: str, default: Any = None) -> Any:
         path = self.file(name)
-        return json.loads(path.read_text()) if path.exists() else default
+        if not path.exists():
+            return default
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise RunFolderError(f"{path} is damaged ({error})") from None
 
     def append_measurements(self, rows: list[dict[str, Any]]) -> None:
         append_rows(self.file("measurements.csv"), MEASUREMENT_FIELDS, rows)
@@ -115,10 +242,10 @@ class RunFolder:
         append_rows(self.file("training.csv"), TRAINING_FIELDS, [row])
 
     def measurements(self) -> list[dict[str, str]]:
-        return read_rows(self.file("measurements.csv"))
+        return read_rows(self.file("measurements.csv"), MEASUREMENT_FIELDS, ("step", "value"))
 
     def training(self) -> list[dict[str, str]]:
-        return read_rows(self.file("training.csv"))
+        return read_rows(self.file("training.csv"), TRAINING_FIELDS, TRAINING_FIELDS)
 
     def last_measured_step(self) -> int | None:
         """The step of the last checkpoint in the records, or None before the first."""
@@ -132,10 +259,22 @@ class RunFolder:
 
     def load_state(self) -> dict[str, Any] | None:
         path = self.file("state.pt")
-        return torch.load(path, weights_only=False) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            state = torch.load(path, weights_only=False)
+        except Exception as error:  # torch raises many kinds for a damaged file
+            raise RunFolderError(
+                f"{path} is damaged ({type(error).__name__}: {str(error)[:80]}); delete it to "
+                "resume the run from its start"
+            ) from None
+        if not isinstance(state, dict):
+            raise RunFolderError(f"{path} is damaged: it holds no training state")
+        return state
 
     def truncate_after(self, step: int, epoch: int) -> None:
-        """Drop records written after the saved state (measured again on resume)."""
+        """Drop records written after the saved state (measured again on resume); ``step``
+        -1 drops every record (a run resumed before its first saved state)."""
         if self.file("measurements.csv").exists():
             keep_rows(self.file("measurements.csv"), MEASUREMENT_FIELDS,
                       lambda r: int(r["step"]) <= step)

@@ -21,8 +21,27 @@ from torch import nn
 from infoflow.data import Dataset, load_dataset
 from infoflow.models import build_model
 from infoflow.monitor import Checkpoint, InformationMonitor, dpi_sensitivity
+from infoflow.storage.run_folder import SENSITIVITY_FIELDS, RunFolder, RunFolderError, append_rows
 from infoflow.training.config import RunConfig
-from infoflow.storage.run_folder import SENSITIVITY_FIELDS, RunFolder, append_rows
+
+
+def _device(name: str) -> torch.device:
+    """The run's torch device, refused with one line where this machine has none."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device must be a torch device such as cpu, cuda, cuda:0 or mps, got "
+                         f"{name!r}") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                 "mps": torch.backends.mps.is_available()}.get(device.type, True)
+    if not available:
+        raise ValueError(f"device {name!r} is not available on this machine (this torch build "
+                         f"or its drivers have no {device.type}); use --device cpu")
+    if device.type == "cuda" and device.index is not None and \
+            device.index >= torch.cuda.device_count():
+        raise ValueError(f"device {name!r} does not exist: this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def _optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -68,10 +87,21 @@ class Trainer:
         on_checkpoint: Callable[[Checkpoint], None] | None = None,
     ) -> None:
         self.folder = RunFolder(folder)
+        self.status = self.folder.status()
         if resume:
+            if self.status == "new":
+                raise RunFolderError(f"{self.folder.path} holds no run to resume")
+            if self.status == "running":
+                raise RunFolderError(f"{self.folder.path} is being written by process "
+                                     f"{self.folder.locked_by()}; wait for it or stop it first")
             config = RunConfig.from_dict(self.folder.config())
         elif config is None:
             raise ValueError("config is required for a new run")
+        elif self.status != "new":
+            raise RunFolderError(
+                f"{self.folder.path} already holds a {self.status} run; resume it with "
+                f"--resume {self.folder.path} or choose another --out"
+            )
         self.config = config
         self.on_checkpoint = on_checkpoint
         torch.manual_seed(config.seed)
@@ -79,7 +109,7 @@ class Trainer:
         np.random.seed(config.seed)
         self.data: Dataset = load_dataset(config.data, root=config.data_dir,
                                           download=config.download)
-        device = torch.device(config.device)
+        device = _device(config.device)
         self.model = build_model(
             config.model, in_channels=self.data.channels, image_size=self.data.image_size,
             classes=self.data.classes, filters=config.filters,
@@ -106,12 +136,14 @@ class Trainer:
                                       "measure_seconds": 0.0}
         if resume:
             saved = self.folder.load_state()
-            if saved is None:
-                raise FileNotFoundError(f"{self.folder.path} has no saved state to resume")
-            self.model.load_state_dict(saved.pop("model"))
-            self.optimizer.load_state_dict(saved.pop("optimizer"))
-            self.state.update(saved)
-            self.folder.truncate_after(self.state["step"], self.state["epoch"])
+            if saved is None:  # killed before its first saved state: start again from the seed
+                self.folder.truncate_after(-1, 0)
+            else:
+                self.model.load_state_dict(saved.pop("model"))
+                self.optimizer.load_state_dict(saved.pop("optimizer"))
+                self.state.update(saved)
+                if not self.state.get("finished"):  # a finished run is left as it is
+                    self.folder.truncate_after(self.state["step"], self.state["epoch"])
         else:
             self.folder.create(config.to_dict(), resolved={
                 "method": repr(self.monitor.method), "chains": self.monitor.chains.to_dict()})
@@ -182,6 +214,16 @@ class Trainer:
         ``progress`` is called with the number of steps just taken (for a progress bar);
         ``sensitivity`` adds the width-rule sensitivity table at the final weights.
         """
+        if self.state.get("finished"):
+            return self.folder  # a finished run: resuming it changes nothing
+        self.folder.lock()
+        try:
+            self._run(progress, sensitivity)
+        finally:
+            self.folder.unlock()
+        return self.folder
+
+    def _run(self, progress: Callable[[int], None] | None, sensitivity: bool) -> None:
         config = self.config
         if self.folder.last_measured_step() is None:
             self._measure()
@@ -203,7 +245,8 @@ class Trainer:
             self._measure()
         if sensitivity:
             self.write_sensitivity()
-        return self.folder
+            self.state["finished"] = True
+            self._save()
 
     def write_sensitivity(self) -> None:
         """DPI verdicts at the final weights for every width rule and both layer-kernel modes."""
