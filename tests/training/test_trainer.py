@@ -145,3 +145,26 @@ def test_a_kill_before_the_final_measurement_is_measured_on_resume(finished, tmp
         warnings.simplefilter("ignore")
         Trainer(None, folder, resume=True).run(sensitivity=False)
     assert copy.measurements() == finished.measurements()
+
+
+#: Records of runs with different torch thread counts agree to this many bits (README,
+#: "Reproducibility"); with the same thread count they are bitwise identical.
+THREAD_BOUND = 1e-6
+
+
+def test_records_across_thread_counts_agree_to_the_stated_bound(finished, tmp_path):
+    import torch
+
+    threads = torch.get_num_threads()
+    other = 1 if threads > 1 else 2
+    try:
+        torch.set_num_threads(other)
+        again = run(tmp_path / "threads")
+    finally:
+        torch.set_num_threads(threads)
+    ours = {(r["step"], r["layer"], r["quantity"]): float(r["value"])
+            for r in finished.measurements()}
+    theirs = {(r["step"], r["layer"], r["quantity"]): float(r["value"])
+              for r in again.measurements()}
+    assert ours.keys() == theirs.keys()
+    assert max(abs(ours[k] - theirs[k]) for k in ours) <= THREAD_BOUND
