@@ -301,3 +301,24 @@ def test_resnet20_for_cifar_sized_images():
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     chains = chains_of(model, torch.randn(2, 3, 32, 32), None)
     assert chains.chains == (model.layer_names,) and not chains.non_links
+
+
+def test_dict_output_selected_by_key(data):
+    x, _ = data
+
+    class Head(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, t):
+            return {"logits": self.fc(t), "features": t}
+
+    model = nn.Sequential(Head()).double()
+    xt = torch.tensor(x)
+    acts = capture_activations(model, xt, resolve_layers(model, [("0", "logits")]))
+    assert torch.equal(acts["0['logits']"], model[0].fc(xt).detach())
+    with pytest.raises(ValueError, match=r"layer \"0\['probs'\]\": the output has no key 'probs'"):
+        capture_activations(model, xt, resolve_layers(model, [("0", "probs")]))
+    with pytest.raises(TypeError, match="index 0 selects from a tuple or list output, got dict"):
+        capture_activations(model, xt, resolve_layers(model, [("0", 0)]))

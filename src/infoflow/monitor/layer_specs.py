@@ -53,7 +53,7 @@ class Layer:
                 raise TypeError(f"layer {self.name!r}: key {self.select!r} selects from a dict "
                                 f"output, got {type(raw).__name__}")
             if self.select not in raw:
-                raise KeyError(f"layer {self.name!r}: the output has no key {self.select!r}; "
+                raise ValueError(f"layer {self.name!r}: the output has no key {self.select!r}; "
                                f"keys: {list(raw)}")
             out = raw[self.select]
         elif self.select is not None:
