@@ -137,3 +137,10 @@ def test_auto_keeps_gradients():
     assert resolve_method("auto", 5000, differentiable=True) == Exact()
     k = torch.eye(3, dtype=torch.float64, requires_grad=True)
     assert infoflow.EntropyCache({"k": k}).method == Exact()
+
+
+def test_check_dpi_refuses_a_nan_tolerance():
+    """NaN made every comparison pass: every DPI 'held' on values that break it."""
+    values = {("input", "I(X;Y)"): 1.0, ("a", "I(X;T)"): 1.0, ("a", "I(T;Y)"): 2.0}
+    with pytest.raises(ValueError, match="tolerance must be >= 0, got nan"):
+        check_dpi(values, ["a"], tolerance=math.nan)
