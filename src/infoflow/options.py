@@ -230,6 +230,12 @@ DPI_TOLERANCE = Option(
     "dpi_tolerance", 1e-6, "real", low=0,
     help="bits a DPI link may be exceeded by before it counts as broken",
 )
+UNCERTAINTY = Option(
+    "uncertainty", False, "flag",
+    help="confidence intervals (level 0.9) for every quantity by a jackknife over 10 groups of "
+         "the probe; DPI links then hold, break significantly or are within noise "
+         "(about 8x the measuring time; docs/uncertainty.md)",
+)
 SATURATION = Option(
     "saturation", 0.05, "real", low=0, high=0.5, high_open=True,
     help="a layer is saturated when H(T) is within this fraction of log2 n from 0 or log2 n",
@@ -253,8 +259,8 @@ APPROXIMATION_SEED = Option("seed", 0, "integer", low=0, help="seed of an approx
 
 #: The library's options by name (the run's own options are in infoflow.training.config).
 OPTIONS: dict[str, Option] = {
-    o.name: o for o in (ALPHA, DTYPE, METHOD, RULE, CONV_MODE, DPI_TOLERANCE, SATURATION,
-                        PROBE_BATCH_SIZE, SIGMA, GAMMA, NEIGHBOURS)
+    o.name: o for o in (ALPHA, DTYPE, METHOD, RULE, CONV_MODE, DPI_TOLERANCE, UNCERTAINTY,
+                        SATURATION, PROBE_BATCH_SIZE, SIGMA, GAMMA, NEIGHBOURS)
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import html
 import json
 
@@ -15,7 +16,8 @@ def test_run_then_report(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", "--out", str(out), *TINY]) == 0
     printed = capsys.readouterr().out
-    assert "DPI 1 held at" in printed and f"report: {out / 'report.html'}" in printed
+    assert "DPI 1: holds" in printed and "(no intervals: holds or broken)" in printed
+    assert f"report: {out / 'report.html'}" in printed
     config = json.loads((out / "config.json").read_text())
     assert config["config"]["filters"] == [2, 2] and "torch" in config["versions"]
     page = (out / "report.html").read_text()
@@ -98,3 +100,19 @@ def test_method_options_and_the_resolved_method_are_recorded(tmp_path, capsys):
         assert f"spectra\n<b>{html.escape(saved['resolved']['method'])}</b>" in report
     assert main(["run", "--out", str(tmp_path / "bad"), *TINY, "--method", "magic"]) == 2
     assert "method must be one of" in capsys.readouterr().err
+
+
+def test_uncertainty_gives_intervals_and_three_valued_verdicts(tmp_path, capsys):
+    out = tmp_path / "sure"
+    assert main(["run", "--out", str(out), "--uncertainty", *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "with confidence intervals" in printed
+    assert "within noise" in printed and "final:" in printed
+    with open(out / "measurements.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    measured = [r for r in rows if r["quantity"] == "I(T;Y)"]
+    assert measured and all(float(r["low"]) < float(r["high"]) for r in measured)
+    excess = [r for r in rows if r["quantity"] == "DPI 2 excess"]
+    assert {r["layer"] for r in excess} >= {"input->conv1", "conv1->conv2"}
+    page = (out / "report.html").read_text()
+    assert "jackknife over the probe" in page and "within noise" in page

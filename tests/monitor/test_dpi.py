@@ -7,7 +7,7 @@ import math
 import pytest
 
 from infoflow.monitor import Chains, Link, check_dpi
-from infoflow.monitor.dpi import BROKEN, HOLDS, NO_DPI
+from infoflow.monitor.dpi import BROKEN, HOLDS, NO_DPI, WITHIN_NOISE, status_shares
 
 #: A residual block: stem → (conv → conv2) ∥ shortcut → out; I(X;T) and I(T;Y) per layer.
 VALUES = {
@@ -81,3 +81,36 @@ def test_tolerance_must_be_a_non_negative_number(bad):
 def test_bad_chains(chains, error, match):
     with pytest.raises(error, match=match):
         Chains.of(chains)
+
+
+def test_with_intervals_a_link_holds_breaks_significantly_or_is_within_noise():
+    """stem → out: DPI 2 excess 0.1; shortcut → out: DPI 1 excess 0.3 (VALUES above)."""
+    chain = ["stem", "shortcut", "out"]
+    cases = {(0.05, 0.15): BROKEN, (-0.02, 0.22): WITHIN_NOISE, (1e-7, 0.2): WITHIN_NOISE}
+    for interval, status in cases.items():
+        verdict = check_dpi(VALUES, chain, excess_intervals={("DPI 1", "shortcut", "out"): interval})
+        result = next(r for r in verdict.links if (r.inequality, r.later) == ("DPI 1", "out"))
+        assert result.status == status and (result.low, result.high) == interval
+        assert verdict.dpi1 == (status != BROKEN)
+        assert verdict.status("DPI 1") == status
+    # an interval above zero breaks a link whose point estimate holds (the bias-corrected
+    # excess is what the interval is about)
+    verdict = check_dpi(VALUES, chain, excess_intervals={("DPI 2", "input", "stem"): (0.01, 0.2)})
+    assert verdict.links[0].status == BROKEN
+    # a link whose point estimate holds and whose interval reaches zero holds
+    verdict = check_dpi(VALUES, chain, excess_intervals={("DPI 2", "input", "stem"): (-0.9, 0.1)})
+    assert verdict.links[0].status == HOLDS and verdict.status("DPI 2") == BROKEN  # shortcut → out
+    # without an interval the link keeps its two-valued verdict and NaN bounds
+    plain = check_dpi(VALUES, chain)
+    assert all(math.isnan(r.low) for r in plain.links)
+    assert {r.status for r in plain.links} == {HOLDS, BROKEN}
+
+
+def test_status_shares_count_each_checkpoint_once():
+    chain = ["stem", "shortcut", "out"]
+    noisy = {("DPI 1", "shortcut", "out"): (-0.1, 0.7), ("DPI 2", "shortcut", "out"): (-1, 1)}
+    verdicts = [check_dpi(VALUES, chain), check_dpi(VALUES, chain, excess_intervals=noisy),
+                check_dpi(VALUES, ["stem", "conv2"])]
+    shares = status_shares(verdicts)
+    assert shares["DPI 1"] == pytest.approx({HOLDS: 1 / 3, WITHIN_NOISE: 1 / 3, BROKEN: 1 / 3})
+    assert sum(shares["DPI 2"].values()) == pytest.approx(1)

@@ -32,12 +32,16 @@ def finished(tmp_path_factory):
 
 def test_run_folder_holds_everything(finished):
     for name in ("config.json", "measurements.csv", "training.csv", "timing.json", "state.pt",
-                 "sensitivity.csv"):
+                 "sensitivity.csv", "width_curves.csv"):
         assert finished.file(name).exists(), name
     assert len(finished.training()) == 2
     steps = sorted({int(r["step"]) for r in finished.measurements()})
     assert steps == [0, 4, 8, 12, 16, 20]  # 10 batches per epoch, 2 epochs, then the last step
     assert len(rows(finished.file("sensitivity.csv"))) == 10  # 5 rules x 2 modes
+    curves = rows(finished.file("width_curves.csv"))
+    # 5 rules x 9 scales x (I(X;Y), 4 layers x 3 quantities, 2 verdicts)
+    assert len(curves) == 5 * 9 * (1 + 4 * 3 + 2)
+    assert {r["conv_mode"] for r in curves} == {"tensor"}
 
 
 def test_measured_values_obey_the_estimator_bounds(finished):
@@ -171,3 +175,24 @@ def test_records_across_thread_counts_agree_to_the_stated_bound(finished, tmp_pa
               for r in again.measurements()}
     assert ours.keys() == theirs.keys()
     assert max(abs(ours[k] - theirs[k]) for k in ours) <= THREAD_BOUND
+
+
+def test_a_folder_from_before_the_interval_columns_reads_and_resumes(finished, tmp_path):
+    """measurements.csv with the five columns of earlier versions: read back without bounds
+    (two-valued verdicts), and appended to in its own format."""
+    import shutil
+
+    from infoflow.reporting import load_records
+    from infoflow.storage.run_folder import append_rows
+
+    old = RunFolder(shutil.copytree(finished.path, tmp_path / "old"))
+    columns = ("step", "epoch", "layer", "quantity", "value")
+    kept = [{k: r[k] for k in columns} for r in old.measurements()]
+    old.file("measurements.csv").unlink()
+    append_rows(old.file("measurements.csv"), columns, kept)
+    records = load_records(old)
+    assert not records.bounds and records.verdicts
+    assert {r.status for v in records.verdicts for r in v.links} <= {"holds", "broken"}
+    old.append_measurements([{**kept[0], "step": 999, "low": 0.1, "high": 0.2}])
+    assert list(old.measurements()[-1]) == list(columns)
+    assert old.measurements()[-1]["step"] == "999"

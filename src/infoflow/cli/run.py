@@ -100,8 +100,7 @@ def run_command(args: argparse.Namespace) -> int:
         v = checkpoint.values
         bar.set_postfix_str(
             f"{last}: I(X;T)={v[(last, 'I(X;T)')]:.2f} I(T;Y)={v[(last, 'I(T;Y)')]:.2f} "
-            f"DPI1 {'ok' if checkpoint.verdict.dpi1 else 'broken'} "
-            f"DPI2 {'ok' if checkpoint.verdict.dpi2 else 'broken'}"
+            f"DPI1 {checkpoint.verdict.status('DPI 1')} DPI2 {checkpoint.verdict.status('DPI 2')}"
         )
 
     trainer.on_checkpoint = show
@@ -139,15 +138,19 @@ def _summary(path: Path) -> None:
     from infoflow.reporting import load_records
     from infoflow.storage import RunFolder
 
+    from infoflow.monitor.dpi import status_shares
+
     records = load_records(RunFolder(path))
-    shares = records.shares
     final = records.verdicts[-1]
     timing = records.timing
     if records.epochs:
         print(f"final test accuracy {records.epochs[-1]['test_accuracy']:.3f}")
-    print(f"DPI 1 held at {100 * shares['DPI 1']:.0f}% of {len(records.steps)} checkpoints, "
-          f"DPI 2 at {100 * shares['DPI 2']:.0f}%; final: DPI 1 "
-          f"{'holds' if final.dpi1 else 'breaks'}, DPI 2 {'holds' if final.dpi2 else 'breaks'}")
+    print(f"DPI verdicts over {len(records.steps)} checkpoints"
+          + (", with confidence intervals" if records.bounds else " (no intervals: holds or broken)"))
+    for inequality, shares in status_shares(records.verdicts).items():
+        print(f"  {inequality}: " + ", ".join(f"{status} {100 * share:.0f}%"
+                                              for status, share in shares.items())
+              + f"; final: {final.status(inequality)}")
     for row in records.saturation():
         print(f"saturated: {row['layer']} at {row['checkpoints']} checkpoints (steps "
               f"{row['first step']}-{row['last step']}; at the end: {row['at the end']})")

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from infoflow._array import to_scalar
 from infoflow._memory import check_fits
 from infoflow._validation import (
@@ -32,6 +34,7 @@ from infoflow._validation import (
 )
 from infoflow.measures.approximation import resolve_method
 from infoflow.measures.entropy import needs_gradient
+from infoflow.measures.resampling import sub_gram
 from infoflow.measures.spectrum import (
     block_labels,
     common_blocks,
@@ -118,6 +121,30 @@ class EntropyCache:
         child._delta = dict(self._delta)
         child._entropies = dict(self._entropies)
         child._add(grams)
+        return child
+
+    def subset(self, indices: Any) -> EntropyCache:
+        """The same variables on the samples ``indices`` (no repeats): each variable's factor
+        restricted to its principal submatrix, the widths and the method unchanged.
+
+        Used for confidence intervals (:mod:`~infoflow.measures.resampling`): an entropy of the
+        subset is the estimator itself applied to the subsample.
+        """
+        indices = np.asarray(indices)
+        if indices.ndim != 1 or len(indices) < 2 or len(np.unique(indices)) != len(indices):
+            raise ValueError("indices must hold at least 2 distinct sample indices")
+        if indices.min() < 0 or indices.max() >= self.n:
+            raise ValueError(f"indices must lie in [0, {self.n}), got {indices.min()}..{indices.max()}")
+        child = object.__new__(EntropyCache)
+        child.alpha, child.precision, child.n = self.alpha, self.precision, len(indices)
+        child.method = self.method
+        child._factors = {name: sub_gram(f, indices) for name, f in self._factors.items()}
+        child._blocks = {
+            name: None if labels is None else np.unique(labels[indices], return_inverse=True)[1]
+            for name, labels in self._blocks.items()
+        }
+        child._delta = dict(self._delta)  # a delta kernel's principal submatrix is one too
+        child._entropies = {}
         return child
 
     @property

@@ -20,7 +20,7 @@ from infoflow.monitor.information_plane import information_plane, probe_cache
 from infoflow.monitor.layer_grams import CONV_MODES, layer_grams
 from infoflow.monitor.layer_specs import Layer, LayerSpec, resolve_layers
 from infoflow.monitor.monitor import Checkpoint, InformationMonitor, SaturationWarning
-from infoflow.monitor.sensitivity import dpi_sensitivity
+from infoflow.monitor.sensitivity import dpi_sensitivity, width_curves
 
 __all__ = [
     "CONV_MODES",
@@ -47,4 +47,5 @@ __all__ = [
     "list_layers",
     "probe_cache",
     "resolve_layers",
+    "width_curves",
 ]

@@ -11,16 +11,25 @@ branches merged later): :class:`Chains` holds them, each starting at the input X
 of measured layers that are *not* Markov links (:class:`Link` with ``markov=False``, such as a
 shortcut parallel to the convolution beside it), which have no DPI and are reported as such.
 
-A verdict is the set of per-link results (:class:`LinkResult`): for every Markov link and each
-inequality, whether the later quantity exceeds the earlier one by more than ``tolerance`` bits
-("broken") or not ("holds"); non-Markov links appear with the status "no DPI" and never enter
-the verdict. The default tolerance, 1e-6 bits, is far above the estimator's round-off (~1e-12)
-and far below any effect worth reporting, so a verdict is never an artefact of floating point.
+A verdict is the set of per-link results (:class:`LinkResult`), one for every Markov link and
+each inequality, in one of three statuses when the link's excess (later − earlier) has a
+confidence interval (docs/method.md §8, 'How sure is each number'):
+
+* "holds": the later value does not exceed the earlier one by more than ``tolerance`` bits;
+* "broken": the whole interval of the excess lies above ``tolerance`` — it breaks significantly;
+* "within noise": the later value exceeds the earlier one, but the interval reaches
+  ``tolerance`` or below: the excess could be noise.
+
+Without an interval a link holds or is broken, by its point excess. Non-Markov links appear with
+the status "no DPI" and never enter the verdict. The default tolerance, 1e-6 bits, is far above
+the estimator's round-off (~1e-12) and far below any effect worth reporting, so a verdict is
+never an artefact of floating point.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from infoflow.monitor.information_plane import INPUT
@@ -33,7 +42,11 @@ DPI_TOLERANCE = TOLERANCE.default
 INEQUALITIES = {"DPI 1": "I(X;T)", "DPI 2": "I(T;Y)"}
 
 #: Statuses of a link's result.
-HOLDS, BROKEN, NO_DPI = "holds", "broken", "no DPI"
+HOLDS, BROKEN, WITHIN_NOISE, NO_DPI = "holds", "broken", "within noise", "no DPI"
+
+#: The record name of a link's excess of an inequality ("DPI 1 excess"); its layer is
+#: :func:`link_name`.
+EXCESS = "{} excess"
 
 
 @dataclass(frozen=True)
@@ -143,7 +156,10 @@ class Chains:
 
 @dataclass(frozen=True)
 class LinkResult:
-    """One inequality on one link: ``earlier_value`` ≥ ``later_value`` should hold (bits)."""
+    """One inequality on one link: ``earlier_value`` ≥ ``later_value`` should hold (bits).
+
+    ``low`` and ``high`` bound the confidence interval of the excess (NaN without one).
+    """
 
     inequality: str
     earlier: str
@@ -152,6 +168,8 @@ class LinkResult:
     later_value: float
     markov: bool
     status: str
+    low: float = math.nan
+    high: float = math.nan
 
     @property
     def excess(self) -> float:
@@ -170,11 +188,19 @@ class DPIVerdict:
 
     @property
     def dpi1(self) -> bool:
+        """Whether no link of DPI 1 breaks (a link within noise does not break it)."""
         return self._holds("DPI 1")
 
     @property
     def dpi2(self) -> bool:
+        """Whether no link of DPI 2 breaks (a link within noise does not break it)."""
         return self._holds("DPI 2")
+
+    def status(self, inequality: str) -> str:
+        """The inequality's three-valued status: "broken" if a link breaks, else "within noise"
+        if a link's excess is within noise, else "holds"."""
+        statuses = {r.status for r in self.judged(inequality)}
+        return BROKEN if BROKEN in statuses else WITHIN_NOISE if WITHIN_NOISE in statuses else HOLDS
 
     @property
     def breaks(self) -> tuple[LinkResult, ...]:
@@ -186,26 +212,37 @@ class DPIVerdict:
         return [r for r in self.links if r.inequality == inequality and r.markov]
 
 
-def _value(values: Mapping[tuple[str, str], float], layer: str, quantity: str) -> float:
+def _key(layer: str, quantity: str) -> tuple[str, str]:
+    """The record key of ``quantity`` for a layer; the input's I(X;X) is H(X)."""
     if layer == INPUT:
-        return values[(INPUT, "H(X)" if quantity == "I(X;T)" else "I(X;Y)")]
-    return values[(layer, quantity)]
+        return (INPUT, "H(X)" if quantity == "I(X;T)" else "I(X;Y)")
+    return (layer, quantity)
 
 
-def _results(
-    values: Mapping[tuple[str, str], float], links: Iterable[Link], tolerance: float
-) -> list[LinkResult]:
-    results = []
-    for link in links:
+def link_name(earlier: str, later: str) -> str:
+    """The record layer name of a link's excess: ``"earlier->later"``."""
+    return f"{earlier}->{later}"
+
+
+def compared(
+    chains: Chains | Sequence[str] | Sequence[Sequence[str]],
+) -> Iterator[tuple[str, Link, tuple[str, str], tuple[str, str]]]:
+    """Every (inequality, link, earlier key, later key) that a verdict compares, non-links
+    included: the one place that says which recorded values a link of an inequality compares."""
+    chains = Chains.of(chains)
+    for link in [*chains.links(), *chains.non_links]:
         for inequality, quantity in INEQUALITIES.items():
             if link.earlier == INPUT and inequality == "DPI 1":
                 continue  # I(X;X) = H(X) >= I(X;T_1) holds for any estimator: no information
-            a = _value(values, link.earlier, quantity)
-            b = _value(values, link.later, quantity)
-            status = NO_DPI if not link.markov else BROKEN if b > a + tolerance else HOLDS
-            results.append(LinkResult(inequality, link.earlier, link.later, a, b, link.markov,
-                                      status))
-    return results
+            yield inequality, link, _key(link.earlier, quantity), _key(link.later, quantity)
+
+
+def _status(excess: float, interval: tuple[float, float] | None, tolerance: float) -> str:
+    if interval is not None and math.isfinite(interval[0]):
+        if interval[0] > tolerance:
+            return BROKEN
+        return WITHIN_NOISE if excess > tolerance else HOLDS
+    return BROKEN if excess > tolerance else HOLDS
 
 
 def check_dpi(
@@ -213,16 +250,37 @@ def check_dpi(
     chains: Chains | Sequence[str] | Sequence[Sequence[str]],
     *,
     tolerance: float = DPI_TOLERANCE,
+    excess_intervals: Mapping[tuple[str, str, str], tuple[float, float]] | None = None,
 ) -> DPIVerdict:
     """DPI verdicts for one checkpoint's values (keyed as by
     :func:`~infoflow.monitor.information_plane.information_plane`).
 
     ``chains`` is a :class:`Chains`, one chain given as layer names in network order, or several
     chains; each Markov link is judged, each non-link reported with status "no DPI".
+    ``excess_intervals`` maps (inequality, earlier, later) to the (low, high) confidence
+    interval of that link's excess; links with one get three-valued statuses (module docstring).
     """
     tolerance = TOLERANCE.check(tolerance, "tolerance")  # NaN would let every link pass
-    chains = Chains.of(chains)
-    return DPIVerdict(tuple(_results(values, [*chains.links(), *chains.non_links], tolerance)))
+    excess_intervals = excess_intervals or {}
+    results = []
+    for inequality, link, earlier_key, later_key in compared(chains):
+        a, b = values[earlier_key], values[later_key]
+        interval = excess_intervals.get((inequality, link.earlier, link.later))
+        status = _status(b - a, interval, tolerance) if link.markov else NO_DPI
+        low, high = interval if interval is not None else (math.nan, math.nan)
+        results.append(LinkResult(inequality, link.earlier, link.later, a, b, link.markov,
+                                  status, float(low), float(high)))
+    return DPIVerdict(tuple(results))
+
+
+def status_shares(verdicts: Sequence[DPIVerdict]) -> dict[str, dict[str, float]]:
+    """Per inequality, the share of checkpoints at which it holds, is within noise, is broken."""
+    count = max(len(verdicts), 1)
+    return {
+        inequality: {status: sum(v.status(inequality) == status for v in verdicts) / count
+                     for status in (HOLDS, WITHIN_NOISE, BROKEN)}
+        for inequality in INEQUALITIES
+    }
 
 
 def dpi_shares(verdicts: Sequence[DPIVerdict]) -> dict[str, float]:

@@ -84,6 +84,31 @@ def feature_map_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) 
     return [gaussian_gram(t[:, c], sigma) for c in range(t.shape[1])]
 
 
+def _estimator_inputs(t: Any, target: Any) -> tuple[Any, Any]:
+    if isinstance(t, torch.Tensor):
+        t = estimator_array(t)
+    if isinstance(target, torch.Tensor) and isinstance(t, np.ndarray):
+        target = target.cpu().numpy()
+    return t, target
+
+
+def layer_widths(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> list[float]:
+    """σ of each variable of the layer under ``rule``: one for a dense layer or in ``"tensor"``
+    mode, one per feature map in ``"feature_maps"`` mode."""
+    t, target = _estimator_inputs(t, target)
+    return [width_with_rule(v, rule, target) for v in variables_of(t, conv_mode)]
+
+
+def layer_grams_of_widths(t: Any, widths: list[float], *, conv_mode: str) -> list[Any]:
+    """The layer's Gram matrix (n, n) with the given widths (:func:`layer_widths`), as a
+    one-item list."""
+    t, _ = _estimator_inputs(t, None)
+    variables = variables_of(t, conv_mode)
+    if len(variables) == 1:
+        return [gaussian_gram(variables[0], widths[0])]
+    return [joint_gaussian_gram(variables, widths)]
+
+
 def layer_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> list[Any]:
     """The layer's Gram matrix (n, n) under a width rule and a mode, as a one-item list.
 
@@ -91,11 +116,6 @@ def layer_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> lis
     one :func:`~infoflow.joint_gaussian_gram` — their Hadamard product, built as one Gram.
     ``target`` is the label Gram, needed by the ``"alignment"`` rule.
     """
-    if isinstance(t, torch.Tensor):
-        t = estimator_array(t)
-    if isinstance(target, torch.Tensor) and isinstance(t, np.ndarray):
-        target = target.cpu().numpy()
-    variables = variables_of(t, conv_mode)
-    if len(variables) == 1:
-        return [gram_with_rule(variables[0], rule, target)]
-    return [joint_gaussian_gram(variables, [width_with_rule(v, rule, target) for v in variables])]
+    t, target = _estimator_inputs(t, target)
+    return layer_grams_of_widths(t, layer_widths(t, rule=rule, conv_mode=conv_mode,
+                                                 target=target), conv_mode=conv_mode)

@@ -11,12 +11,14 @@ trade-off; Chechik et al. 2001)                                                 
 ``rst_normalized``                :math:`(I - \sum_c I_c) / I`                               the same, per bit of layer information
 ``wni`` (weighted non-redundant   :math:`\sum_c (I - I_{-c}) / I`                            share of I lost by dropping single maps;
 information)                                                                                 near 0: every map is redundant
-``redundancy`` (MMI)              :math:`\min_c I_c`                                         ≥ 0: what every map alone carries
-``synergy`` (MMI)                 :math:`I - \max_c I_c`                                     what only maps together carry
+``redundancy`` (MMI)              :math:`I_\cap = \min_c I_c`                               ≥ 0: what every map alone carries
+``synergy`` (MMI)                 :math:`I - I_\cup = I - \max_c I_c`                        what only maps together carry
 ================================  =========================================================  =======================================
 
 These are our definitions — standard measures applied to the C maps — since the paper's full text
-was not available (docs/method.md §6). Computing them costs 2C full eigendecompositions beyond the
+was not available (docs/method.md §6). The redundancy :math:`I_\cap` and its union information
+:math:`I_\cup` come from the measure of :mod:`~infoflow.pid.redundancy`, defined there once.
+Computing them costs 2C full eigendecompositions beyond the
 layer's own (each :math:`S(T^c)` and each :math:`S(T^{-c})`); the joints with Y are solved per class.
 """
 
@@ -30,6 +32,7 @@ import numpy as np
 
 from infoflow.measures import EntropyCache
 from infoflow.options import ALPHA, DTYPE, METHOD
+from infoflow.pid.redundancy import MMI, MinimumMutualInformation
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,12 @@ def _ratio(a: float, b: float, precision: str) -> float:
     return a / b if b > float(np.finfo(precision).eps) ** 0.5 else float("nan")
 
 
-def layer_pid_from_cache(cache: EntropyCache, maps: Sequence[str], target: str) -> LayerPID:
-    """:class:`LayerPID` of the named map variables of ``cache`` about ``target``."""
+def layer_pid_from_cache(
+    cache: EntropyCache, maps: Sequence[str], target: str, *,
+    measure: MinimumMutualInformation = MMI,
+) -> LayerPID:
+    """:class:`LayerPID` of the named map variables of ``cache`` about ``target``; the
+    redundancy and synergy derive from ``measure``."""
     maps = list(maps)
     if len(maps) < 2:
         raise ValueError(f"a layer decomposition needs at least 2 feature maps, got {len(maps)}")
@@ -77,8 +84,8 @@ def layer_pid_from_cache(cache: EntropyCache, maps: Sequence[str], target: str) 
         rst=rst,
         rst_normalized=_ratio(rst, joint, cache.precision),
         wni=_ratio(sum(joint - loo for loo in leave_one_out), joint, cache.precision),
-        redundancy=min(per_map),
-        synergy=joint - max(per_map),
+        redundancy=measure.redundancy(cache, maps, target),
+        synergy=joint - measure.union(cache, maps, target),
     )
 
 

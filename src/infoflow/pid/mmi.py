@@ -2,12 +2,13 @@ r"""Two-source partial information decomposition with the minimum-mutual-informa
 
 Williams & Beer split the information that two sources :math:`T^a, T^b` carry about a target
 :math:`Y` into redundant, unique and synergistic parts. For continuous high-dimensional sources
-infoflow uses the MMI redundancy (Barrett 2015), as docs/method.md §6 does:
+infoflow uses the MMI redundancy (Barrett 2015), as docs/method.md §6 does, defined once in
+:mod:`~infoflow.pid.redundancy`; the other parts derive from it:
 
 .. math::
-    \mathrm{Red} &= \min(I(T^a;Y),\, I(T^b;Y)) \\
+    \mathrm{Red} &= I_\cap(T^a, T^b \to Y) \quad (= \min(I(T^a;Y),\, I(T^b;Y)) \text{ for MMI}) \\
     \mathrm{Unq}_a &= I(T^a;Y) - \mathrm{Red}, \qquad \mathrm{Unq}_b = I(T^b;Y) - \mathrm{Red} \\
-    \mathrm{Syn} &= I(T^a,T^b;Y) - \max(I(T^a;Y),\, I(T^b;Y))
+    \mathrm{Syn} &= I(T^a,T^b;Y) - \mathrm{Red} - \mathrm{Unq}_a - \mathrm{Unq}_b
 
 so that :math:`\mathrm{Red} + \mathrm{Unq}_a + \mathrm{Unq}_b + \mathrm{Syn} = I(T^a,T^b;Y)`.
 Every term is in bits. Unq is never negative, nor is Red for α ≤ 1; Red (through a negative
@@ -31,11 +32,13 @@ from typing import Any
 
 from infoflow.measures import EntropyCache
 from infoflow.options import ALPHA, DTYPE, METHOD
+from infoflow.measures.entropy_cache import Names
+from infoflow.pid.redundancy import MMI, MinimumMutualInformation
 
 
 @dataclass(frozen=True)
 class MMIDecomposition:
-    """The MMI decomposition of I(sources; target), in bits."""
+    """The two-source decomposition of I(sources; target), in bits."""
 
     redundancy: float
     unique: tuple[float, float]
@@ -47,6 +50,32 @@ class MMIDecomposition:
     def total(self) -> float:
         """Red + Unq_a + Unq_b + Syn, which equals :attr:`mutual_information`."""
         return self.redundancy + sum(self.unique) + self.synergy
+
+
+def joined(sources: Sequence[Names]) -> tuple[str, ...]:
+    """The names of every variable of ``sources`` (each a name or a set of names), as one set."""
+    return tuple(name for s in sources for name in ([s] if isinstance(s, str) else s))
+
+
+def mmi_from_cache(
+    cache: EntropyCache, sources: Sequence[Names], target: Names, *,
+    measure: MinimumMutualInformation = MMI,
+) -> MMIDecomposition:
+    """The decomposition of two named sources of ``cache`` about ``target``, derived from
+    ``measure``'s redundancy (:mod:`~infoflow.pid.redundancy`)."""
+    sources = list(sources)
+    if len(sources) != 2:
+        raise ValueError(f"sources must hold exactly 2 sources, got {len(sources)}")
+    own = [float(cache.mutual_information(s, target)) for s in sources]
+    redundancy = measure.redundancy(cache, sources, target)
+    unique = (own[0] - redundancy, own[1] - redundancy)
+    joint = float(cache.mutual_information(joined(sources), target))
+    return MMIDecomposition(
+        redundancy=redundancy,
+        unique=unique,
+        synergy=joint - redundancy - sum(unique),
+        mutual_information=joint,
+    )
 
 
 def mmi(
@@ -83,14 +112,6 @@ def mmi(
     sources = list(sources)
     if len(sources) != 2:
         raise ValueError(f"sources must hold exactly 2 sources, got {len(sources)}")
-    cache = EntropyCache({"a": sources[0], "b": sources[1], "y": target}, alpha=alpha, dtype=dtype, method=method)
-    i_a = float(cache.mutual_information("a", "y"))
-    i_b = float(cache.mutual_information("b", "y"))
-    joint = float(cache.mutual_information(("a", "b"), "y"))
-    redundancy = min(i_a, i_b)
-    return MMIDecomposition(
-        redundancy=redundancy,
-        unique=(i_a - redundancy, i_b - redundancy),
-        synergy=joint - max(i_a, i_b),
-        mutual_information=joint,
-    )
+    cache = EntropyCache({"a": sources[0], "b": sources[1], "y": target}, alpha=alpha,
+                         dtype=dtype, method=method)
+    return mmi_from_cache(cache, ["a", "b"], "y")

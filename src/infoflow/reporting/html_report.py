@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from infoflow.monitor import DPI_TOLERANCE
+from infoflow.monitor.dpi import BROKEN, HOLDS, INEQUALITIES, WITHIN_NOISE, status_shares
 from infoflow.monitor.information_plane import PID_QUANTITIES
 from infoflow.reporting.plots import FIGURES
 from infoflow.reporting.records import RunRecords, as_records
@@ -34,6 +35,41 @@ def _fmt(value: object) -> str:
         return f"{number:.3g}" if "." in str(value) else str(value)
     except ValueError:
         return str(value)
+
+
+def _interval(low: float, high: float) -> str:
+    return "" if math.isnan(low) else f"[{low:.4g}, {high:.4g}]"
+
+
+def _uncertainty_note(records: RunRecords) -> str:
+    if not records.bounds:
+        return ("Measured without confidence intervals (<code>--uncertainty</code> adds them): a "
+                "link holds or is broken by its point estimates alone, so a small excess may be "
+                "noise.")
+    return ("Every value carries a confidence interval from a jackknife over the probe (bands and "
+            "error bars in the plots above; the interval is for the estimator's large-sample "
+            "value, bias-corrected, so it need not contain the plain estimate — docs/method.md "
+            "§8). A link <span class='bad'>breaks</span> when the interval of its excess lies "
+            "above the tolerance, is <span class='noise'>within noise</span> when the later value "
+            "exceeds the earlier but the interval reaches the tolerance, and "
+            "<span class='ok'>holds</span> otherwise.")
+
+
+def _shares(records: RunRecords) -> str:
+    return " ".join(
+        f"{inequality}: " + ", ".join(f"{status} at {100 * share:.0f}%"
+                                      for status, share in shares.items())
+        + " of checkpoints."
+        for inequality, shares in status_shares(records.verdicts).items()
+    )
+
+
+def _final(verdict) -> str:
+    style = {HOLDS: "ok", WITHIN_NOISE: "noise", BROKEN: "bad"}
+    return ", ".join(
+        f'<span class="{style[verdict.status(inequality)]}">{inequality} '
+        f"{verdict.status(inequality)}</span>" for inequality in INEQUALITIES
+    )
 
 
 def _pid_section(records: RunRecords, last: int, image: str) -> str:
@@ -80,7 +116,8 @@ def draw_plots(records: RunRecords, folder: RunFolder) -> dict[str, bytes]:
     folder.plots.mkdir(parents=True, exist_ok=True)
     images = {}
     for name, make in FIGURES.items():
-        if (name == "training" and not records.epochs) or (name == "pid" and not records.pid_layers):
+        if ((name == "training" and not records.epochs) or (name == "pid" and not records.pid_layers)
+                or (name == "width_curves" and not records.width_curves)):
             continue
         fig = make(records)
         buffer = io.BytesIO()
@@ -118,11 +155,12 @@ def write_report(run: Any, *, out: str | os.PathLike | None = None) -> Path:
     images = draw_plots(records, folder)
     final = records.verdicts[-1]
     config = records.config
-    shares = records.shares
     timing = records.timing
     total = timing.get("train_seconds", 0) + timing.get("measure_seconds", 0)
-    breaks = [{"inequality": b.inequality, "earlier": b.earlier, "later": b.later,
-               "excess (bits)": b.excess} for b in final.breaks]
+    breaks = [{"inequality": r.inequality, "earlier": r.earlier, "later": r.later,
+               "excess (bits)": r.excess, "interval": _interval(r.low, r.high),
+               "status": r.status}
+              for r in final.links if r.status in (BROKEN, WITHIN_NOISE)]
     img = lambda name: (  # noqa: E731
         f'<img src="data:image/png;base64,{base64.b64encode(images[name]).decode()}" '
         f'alt="{name}">' if name in images else ""
@@ -137,7 +175,8 @@ def write_report(run: Any, *, out: str | os.PathLike | None = None) -> Path:
     page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>infoflow run</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
 table{{border-collapse:collapse;margin:0.5em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;
-text-align:right}}img{{max-width:100%}}.ok{{color:#080}}.bad{{color:#b00}}</style></head><body>
+text-align:right}}img{{max-width:100%}}.ok{{color:#080}}.bad{{color:#b00}}
+.noise{{color:#a70}}</style></head><body>
 <h1>infoflow run: {html.escape(str(config.get('model', 'a model')))} on
 {html.escape(str(config.get('data', 'its data')))}</h1>
 <p>{len(records.steps)} checkpoints up to step {int(records.steps[-1])}{_about_probe(config)};
@@ -160,11 +199,10 @@ I(X;Y) = {records.values_at(last)[('input', 'I(X;Y)')]:.4g}.</p>
 on the input only through the previous one: DPI 1: I(X;T<sub>1</sub>) ≥ … ≥ I(X;T<sub>K</sub>);
 DPI 2: I(X;Y) ≥ I(T<sub>1</sub>;Y) ≥ … ≥ I(T<sub>K</sub>;Y). A link breaks when the later value
 exceeds the earlier by more than {config.get('dpi_tolerance', DPI_TOLERANCE)} bits. {_chains(records)}</p>
-<p> Held at {100 * shares['DPI 1']:.0f}% (DPI 1) and
-{100 * shares['DPI 2']:.0f}% (DPI 2) of checkpoints. At the final checkpoint:
-<span class="{'ok' if final.dpi1 else 'bad'}">DPI 1 {'holds' if final.dpi1 else 'breaks'}</span>,
-<span class="{'ok' if final.dpi2 else 'bad'}">DPI 2 {'holds' if final.dpi2 else 'breaks'}</span>.
-</p>{_table(breaks, ['inequality', 'earlier', 'later', 'excess (bits)']) if breaks else ''}
+<p>{_uncertainty_note(records)}</p>
+<p>{_shares(records)} At the final checkpoint: {_final(final)}.
+</p>{_table(breaks, ['inequality', 'earlier', 'later', 'excess (bits)', 'interval', 'status'])
+     if breaks else ''}
 {img('dpi')}
 <h2>Sensitivity to the kernel width</h2>
 <p>The same final activations measured under every width rule and both layer-kernel modes
@@ -172,6 +210,12 @@ exceeds the earlier by more than {config.get('dpi_tolerance', DPI_TOLERANCE)} bi
 rule are a property of the estimator's width, not of the network.</p>
 {_table(records.sensitivity, ['rule', 'conv_mode', 'dpi1', 'dpi2', 'dpi1_links_held',
                               'dpi2_links_held']) if records.sensitivity else '<p>not computed</p>'}
+<h3>Width curves</h3>
+<p>Under each rule, every width — of X and of each layer — multiplied by a common factor from 1/4 to
+4 (1 is the rule's own width): I(X;Y) and each layer's I(T;Y), and below, the share of each
+inequality's links that hold (by point estimates). Where the colours change, a verdict flips with
+the width alone.</p>
+{img('width_curves') or '<p>not computed</p>'}
 <h2>Training</h2>{img('training')}
 <h2>Time</h2><p>training {timing.get('train_seconds', 0):.1f} s, measuring
 {timing.get('measure_seconds', 0):.1f} s

@@ -2,8 +2,10 @@
 
 The records come from a run folder, from :meth:`InformationMonitor.records
 <infoflow.monitor.InformationMonitor.records>` (a list of tidy rows) or from a pandas DataFrame
-with the same columns (``step, epoch, layer, quantity, value``); :func:`as_records` takes any
-of them, and so does every plotting and report function.
+with the same columns (``step, epoch, layer, quantity, value``, and ``low, high`` where the
+values have confidence intervals); :func:`as_records` takes any of them, and so does every
+plotting and report function. Records without ``low`` and ``high`` (run folders written before
+those columns) read as measured without uncertainty: their DPI verdicts are two-valued.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from infoflow.monitor import DPI_TOLERANCE, Chains, DPIVerdict, check_dpi, dpi_shares
+from infoflow.monitor.dpi import EXCESS, compared, link_name
 from infoflow.monitor.information_plane import map_quantity
 from infoflow.monitor.monitor import is_saturated
 from infoflow.storage.run_folder import MEASUREMENT_FIELDS, RunFolder, read_rows
@@ -31,10 +34,15 @@ class RunRecords:
     steps: np.ndarray
     layers: list[str]
     series: dict[tuple[str, str], np.ndarray]
+    bounds: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """Per quantity, the low and high ends of its confidence intervals over the checkpoints;
+    only quantities measured with uncertainty."""
     epochs: list[dict[str, float]] = field(default_factory=list)
     verdicts: list[DPIVerdict] = field(default_factory=list)
     chains: Chains | None = None
     sensitivity: list[dict[str, str]] = field(default_factory=list)
+    width_curves: list[dict[str, str]] = field(default_factory=list)
+    """Rows of width_curves.csv (empty for runs recorded before width curves existed)."""
     timing: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -74,6 +82,15 @@ class RunRecords:
         return {key: float(v[index]) for key, v in self.series.items()}
 
 
+#: The columns every row must have; ``epoch``, ``low`` and ``high`` may be missing.
+REQUIRED_FIELDS = ("step", "layer", "quantity", "value")
+
+
+def _number(value: Any) -> float:
+    """A recorded bound; an empty or missing cell (no interval) is NaN."""
+    return float(value) if value not in (None, "") else np.nan
+
+
 def records_from_rows(
     rows: Iterable[Mapping[str, Any]],
     *,
@@ -81,6 +98,7 @@ def records_from_rows(
     resolved: Mapping[str, Any] | None = None,
     epochs: list[dict[str, float]] | None = None,
     sensitivity: list[dict[str, str]] | None = None,
+    width_curves: list[dict[str, str]] | None = None,
     timing: Mapping[str, float] | None = None,
 ) -> RunRecords:
     """:class:`RunRecords` from tidy rows (``step, epoch, layer, quantity, value``; numbers or
@@ -88,15 +106,20 @@ def records_from_rows(
     the DPI chains are ``resolved["chains"]`` if recorded, else one chain of the layers in order."""
     config = dict(config or {})
     by_step: dict[int, dict[tuple[str, str], float]] = defaultdict(dict)
+    intervals: dict[int, dict[tuple[str, str], tuple[float, float]]] = defaultdict(dict)
     layers: list[str] = []
     for row in rows:
-        missing = [name for name in MEASUREMENT_FIELDS if name != "epoch" and name not in row]
+        missing = [name for name in REQUIRED_FIELDS if name not in row]
         if missing:
             raise ValueError(
                 f"records must be tidy rows with columns {list(MEASUREMENT_FIELDS)}; a row lacks "
                 f"{missing}: {dict(row)}"
             )
-        by_step[int(row["step"])][(str(row["layer"]), str(row["quantity"]))] = float(row["value"])
+        key = (str(row["layer"]), str(row["quantity"]))
+        by_step[int(row["step"])][key] = float(row["value"])
+        low, high = _number(row.get("low")), _number(row.get("high"))
+        if not (np.isnan(low) and np.isnan(high)):
+            intervals[int(row["step"])][key] = (low, high)
         if row["quantity"] == "I(X;T)" and row["layer"] not in layers:
             layers.append(str(row["layer"]))
     if not by_step:
@@ -104,15 +127,29 @@ def records_from_rows(
     steps = np.array(sorted(by_step))
     keys = sorted({key for values in by_step.values() for key in values})
     series = {key: np.array([by_step[s].get(key, np.nan) for s in steps]) for key in keys}
+    bounds = {
+        key: tuple(np.array([intervals[s].get(key, (np.nan, np.nan))[end] for s in steps])
+                   for end in (0, 1))
+        for key in keys if any(key in intervals[s] for s in steps)
+    }
     tolerance = float(config.get("dpi_tolerance", DPI_TOLERANCE))
     resolved = dict(resolved or {})
     # runs recorded before chains were checked measured one chain, the layers in order
     chains = Chains.from_dict(resolved["chains"]) if "chains" in resolved else Chains.of(layers)
-    verdicts = [check_dpi(by_step[s], chains, tolerance=tolerance) for s in steps]
+    verdicts = [
+        check_dpi(by_step[s], chains, tolerance=tolerance, excess_intervals={
+            (inequality, link.earlier, link.later): interval
+            for inequality, link, _, _ in compared(chains)
+            if (interval := intervals[s].get((link_name(link.earlier, link.later),
+                                              EXCESS.format(inequality)))) is not None
+        })
+        for s in steps
+    ]
     return RunRecords(
         config=config, resolved=resolved, steps=steps, layers=layers, series=series,
-        epochs=list(epochs or []), verdicts=verdicts, chains=chains,
-        sensitivity=list(sensitivity or []), timing=dict(timing or {}),
+        bounds=bounds, epochs=list(epochs or []), verdicts=verdicts, chains=chains,
+        sensitivity=list(sensitivity or []), width_curves=list(width_curves or []),
+        timing=dict(timing or {}),
     )
 
 
@@ -127,6 +164,7 @@ def load_records(folder: RunFolder | str | os.PathLike) -> RunRecords:
         rows, config=config, resolved=folder.resolved(),
         epochs=[{k: float(v) for k, v in row.items()} for row in folder.training()],
         sensitivity=read_rows(folder.file("sensitivity.csv")),
+        width_curves=read_rows(folder.file("width_curves.csv")),
         timing=folder.read_json("timing.json", {}),
     )
 

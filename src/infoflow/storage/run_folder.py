@@ -3,11 +3,15 @@
 Layout::
 
     config.json        configuration, what "auto" resolved to (spectrum method), versions
-    measurements.csv   step, epoch, layer, quantity, value — appended at every checkpoint
+    measurements.csv   step, epoch, layer, quantity, value, low, high — appended at every
+                       checkpoint; low and high bound the confidence interval (NaN without
+                       uncertainty; folders written before they existed have no such columns)
     training.csv       epoch, train_loss, train_accuracy, test_accuracy — appended per epoch
     timing.json        seconds spent training and measuring
     state.pt           model, optimizer and loop position after the last record (for --resume)
     sensitivity.csv    DPI verdicts per width rule and layer-kernel mode, at the end
+    width_curves.csv   I(X;Y), each layer's quantities and the DPI verdicts per width rule with
+                       every width scaled by a common factor (1/4 to 4), at the end
     plots/*.png, report.html
 
     run.lock           the process id of the run writing the folder, while it runs
@@ -46,9 +50,12 @@ from typing import Any
 import numpy as np
 import torch
 
-MEASUREMENT_FIELDS = ("step", "epoch", "layer", "quantity", "value")
+MEASUREMENT_FIELDS = ("step", "epoch", "layer", "quantity", "value", "low", "high")
 TRAINING_FIELDS = ("epoch", "train_loss", "train_accuracy", "test_accuracy")
+#: Headers of files written by earlier versions, still read (and continued in their own format).
+EARLIER_HEADERS = {MEASUREMENT_FIELDS: (MEASUREMENT_FIELDS[:5],)}
 SENSITIVITY_FIELDS = ("rule", "conv_mode", "dpi1", "dpi2", "dpi1_links_held", "dpi2_links_held")
+WIDTH_CURVE_FIELDS = ("rule", "conv_mode", "scale", "layer", "quantity", "value")
 
 
 def versions() -> dict[str, str]:
@@ -58,11 +65,22 @@ def versions() -> dict[str, str]:
             "torch": torch.__version__, "numpy": np.__version__, "platform": platform.platform()}
 
 
+def _header(path: Path) -> list[str] | None:
+    with open(path, newline="") as f:
+        return next(csv.reader(f), None)
+
+
 def append_rows(path: Path, fields: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    """Append rows to a CSV file (header first if new), flushed and synced."""
+    """Append rows to a CSV file (header first if new), flushed and synced.
+
+    An existing file keeps its own columns: a run folder written before a column existed is
+    continued in its own format (the new column is dropped, and read back as missing).
+    """
     new = not path.exists()
+    if not new:
+        fields = tuple(_header(path) or fields)
     with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         if new:
             writer.writeheader()
         writer.writerows(rows)
@@ -96,11 +114,11 @@ def read_rows(path: Path, fields: tuple[str, ...] | None = None,
                              "wrote") from None
     if fields is None:
         return rows
-    if header != fields:
+    if header != fields and header not in EARLIER_HEADERS.get(fields, ()):
         raise RunFolderError(f"{path} is damaged: its header is {list(header)}, expected "
                              f"{list(fields)} (a lost or edited header)")
     for i, row in enumerate(rows, start=2):
-        if None in row or any(row[name] is None for name in fields):
+        if None in row or any(row[name] is None for name in header):
             raise RunFolderError(f"{path} is damaged at row {i}: expected {len(fields)} fields "
                                  "(a truncated or edited row)")
         for name in numbers:
@@ -113,7 +131,9 @@ def read_rows(path: Path, fields: tuple[str, ...] | None = None,
 
 
 def keep_rows(path: Path, fields: tuple[str, ...], keep) -> None:
-    """Rewrite a CSV file with only the rows ``keep(row)`` accepts (atomically)."""
+    """Rewrite a CSV file with only the rows ``keep(row)`` accepts (atomically), in its own
+    columns."""
+    fields = tuple(_header(path) or fields)
     rows = [r for r in read_rows(path, fields) if keep(r)]
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", newline="") as f:

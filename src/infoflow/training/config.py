@@ -10,7 +10,16 @@ from typing import Any
 
 from infoflow.data import DATASETS
 from infoflow.models import MODELS
-from infoflow.options import ALPHA, CONV_MODE, DPI_TOLERANCE, DTYPE, METHOD, RULE, Option
+from infoflow.options import (
+    ALPHA,
+    CONV_MODE,
+    DPI_TOLERANCE,
+    DTYPE,
+    METHOD,
+    RULE,
+    UNCERTAINTY,
+    Option,
+)
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -54,6 +63,7 @@ RUN_OPTIONS: dict[str, Option] = {o.name: o for o in (
     METHOD,
     DTYPE,
     DPI_TOLERANCE,
+    UNCERTAINTY,
     Option("seed", 0, "integer", low=0, help="random seed; the same seed gives the same records"),
     Option("device", "cpu", "text", normalize=_device_name,
            help="torch device: cpu, cuda, cuda:N or mps (checked when the run starts)"),
@@ -91,6 +101,7 @@ class RunConfig:
     method: str = RUN_OPTIONS["method"].default
     dtype: str = RUN_OPTIONS["dtype"].default
     dpi_tolerance: float = RUN_OPTIONS["dpi_tolerance"].default
+    uncertainty: bool = RUN_OPTIONS["uncertainty"].default
     seed: int = RUN_OPTIONS["seed"].default
     device: str = RUN_OPTIONS["device"].default
 

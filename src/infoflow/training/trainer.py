@@ -20,8 +20,14 @@ from torch import nn
 
 from infoflow.data import Dataset, load_dataset
 from infoflow.models import build_model
-from infoflow.monitor import Checkpoint, InformationMonitor, dpi_sensitivity
-from infoflow.storage.run_folder import SENSITIVITY_FIELDS, RunFolder, RunFolderError, append_rows
+from infoflow.monitor import Checkpoint, InformationMonitor, dpi_sensitivity, width_curves
+from infoflow.storage.run_folder import (
+    SENSITIVITY_FIELDS,
+    WIDTH_CURVE_FIELDS,
+    RunFolder,
+    RunFolderError,
+    append_rows,
+)
 from infoflow.training.config import RunConfig
 
 
@@ -130,6 +136,7 @@ class Trainer:
             rule=config.rule, alpha=config.alpha,
             conv_mode=config.conv_mode, dpi_tolerance=config.dpi_tolerance,
             pid_layers=config.pid_layers or (), method=config.method, dtype=config.dtype,
+            uncertainty=config.uncertainty,
         )
         self.state: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "loss_sum": 0.0,
                                       "correct": 0, "seen": 0, "train_seconds": 0.0,
@@ -249,12 +256,20 @@ class Trainer:
             self._save()
 
     def write_sensitivity(self) -> None:
-        """DPI verdicts at the final weights for every width rule and both layer-kernel modes."""
-        rows = dpi_sensitivity(
-            self.monitor.inputs, self.monitor.labels, self.monitor.activations(),
-            alpha=self.config.alpha, tolerance=self.config.dpi_tolerance,
-            dtype=self.config.dtype, method=self.monitor.method, chains=self.monitor.chains,
-        )
-        path = self.folder.file("sensitivity.csv")
-        path.unlink(missing_ok=True)
-        append_rows(path, SENSITIVITY_FIELDS, rows)
+        """DPI verdicts at the final weights for every width rule and both layer-kernel modes,
+        and the width curves (every width scaled by a common factor) in the run's mode."""
+        activations = self.monitor.activations()
+        options = dict(alpha=self.config.alpha, tolerance=self.config.dpi_tolerance,
+                       dtype=self.config.dtype, method=self.monitor.method,
+                       chains=self.monitor.chains)
+        tables = {
+            "sensitivity.csv": (SENSITIVITY_FIELDS, dpi_sensitivity(
+                self.monitor.inputs, self.monitor.labels, activations, **options)),
+            "width_curves.csv": (WIDTH_CURVE_FIELDS, width_curves(
+                self.monitor.inputs, self.monitor.labels, activations,
+                conv_mode=self.config.conv_mode, **options)),
+        }
+        for name, (fields, rows) in tables.items():
+            path = self.folder.file(name)
+            path.unlink(missing_ok=True)
+            append_rows(path, fields, rows)
