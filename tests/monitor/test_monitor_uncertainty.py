@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -64,11 +62,23 @@ def test_intervals_are_the_jackknife_intervals_of_independent_estimates(probe):
     assert (row["low"], row["high"]) == (got.low, got.high)
 
 
-def test_without_uncertainty_rows_carry_nan_bounds(probe):
+def test_without_uncertainty_rows_carry_no_bounds(probe):
     x, y = probe
     checkpoint = InformationMonitor(model(), x, y, layers=["1"]).measure(0)
     assert not checkpoint.intervals
-    assert all(math.isnan(r["low"]) and math.isnan(r["high"]) for r in checkpoint.rows())
+    assert all("low" not in r and "high" not in r for r in checkpoint.rows())
+
+
+def test_intervals_survive_the_state_dict(probe):
+    import json
+
+    x, y = probe
+    monitor = InformationMonitor(model(), x, y, layers=["1", "2"], uncertainty=True)
+    monitor.measure(0)
+    restored = InformationMonitor(model(), x, y, layers=["1", "2"], uncertainty=True)
+    restored.load_state_dict(json.loads(json.dumps(monitor.state_dict())))
+    assert restored.records() == monitor.records()
+    assert restored.checkpoints[0].verdict == monitor.checkpoints[0].verdict
 
 
 def test_uncertainty_true_is_the_default_scheme(probe):
