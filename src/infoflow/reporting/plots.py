@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from infoflow.monitor.dpi import BROKEN, HOLDS, INEQUALITIES, WITHIN_NOISE, status_shares
 from infoflow.reporting.records import as_records
 
 
@@ -30,7 +31,8 @@ def information_plane_figure(
 
     Panels fill a grid of ``columns`` (default: all in one row up to 4 layers, else 4 per row,
     so 12 layers make 3 rows of 4); ``share_axes`` puts every panel on the same axes, which
-    makes layers comparable at a glance. A saturated layer's title says so.
+    makes layers comparable at a glance. A saturated layer's title says so. Confidence
+    intervals, where the records have them, are drawn as error bars.
     """
     from matplotlib.colors import Normalize
 
@@ -54,6 +56,12 @@ def information_plane_figure(
         layer = records.layers[index]
         x, y = records.series[(layer, "I(X;T)")], records.series[(layer, "I(T;Y)")]
         ax.plot(x, y, color="0.8", linewidth=0.8, zorder=1)
+        bx, by = records.bounds.get((layer, "I(X;T)")), records.bounds.get((layer, "I(T;Y)"))
+        if bx is not None and by is not None:
+            # bars from the point to each end (a bias-corrected interval need not contain it)
+            ax.errorbar(x, y, xerr=[np.maximum(x - bx[0], 0), np.maximum(bx[1] - x, 0)],
+                        yerr=[np.maximum(y - by[0], 0), np.maximum(by[1] - y, 0)],
+                        fmt="none", ecolor="0.6", elinewidth=0.6, zorder=1)
         points = ax.scatter(x, y, c=records.steps, cmap="viridis", norm=norm, s=14, zorder=2)
         ax.set_title(layer + (" (saturated)" if layer in saturated else ""), fontsize=10)
         if index + columns >= count:  # the lowest panel of its column
@@ -67,7 +75,8 @@ def information_plane_figure(
 
 
 def mutual_information_figure(records: Any) -> Any:
-    """I(X;T) and I(T;Y) of every layer against training steps, with I(X;Y) for reference."""
+    """I(X;T) and I(T;Y) of every layer against training steps, with I(X;Y) for reference;
+    the confidence intervals as bands when the records have them."""
     from matplotlib import colormaps
 
     records = as_records(records)
@@ -76,10 +85,18 @@ def mutual_information_figure(records: Any) -> Any:
     count = len(records.layers)
     # beyond matplotlib's 10 cycle colours, layers are shaded by depth (first dark, last light)
     colours = colormaps["viridis"](np.linspace(0, 0.9, count)) if count > 10 else [None] * count
+
+    def curve(ax: Any, key: tuple[str, str], *style: str, **options: Any) -> None:
+        (line,) = ax.plot(records.steps, records.series[key], *style, **options)
+        band = records.bounds.get(key)
+        if band is not None:
+            ax.fill_between(records.steps, band[0], band[1], color=line.get_color(), alpha=0.2,
+                            linewidth=0)
+
     for layer, colour in zip(records.layers, colours):
-        left.plot(records.steps, records.series[(layer, "I(X;T)")], label=layer, color=colour)
-        right.plot(records.steps, records.series[(layer, "I(T;Y)")], label=layer, color=colour)
-    right.plot(records.steps, records.series[("input", "I(X;Y)")], "k--", label="I(X;Y)")
+        curve(left, (layer, "I(X;T)"), label=layer, color=colour)
+        curve(right, (layer, "I(T;Y)"), label=layer, color=colour)
+    curve(right, ("input", "I(X;Y)"), "k--", label="I(X;Y)")
     for ax, title in ((left, "I(X;T)"), (right, "I(T;Y)")):
         ax.set_title(title)
         ax.set_xlabel("training step")
@@ -89,20 +106,32 @@ def mutual_information_figure(records: Any) -> Any:
     return fig
 
 
+#: A verdict's status as a number for the colour map: green holds, yellow within noise, red broken.
+STATUS_LEVEL = {HOLDS: 1.0, WITHIN_NOISE: 0.5, BROKEN: 0.0}
+
+
 def dpi_figure(records: Any) -> Any:
-    """Whether DPI 1 and DPI 2 hold at each checkpoint, and the share of checkpoints."""
+    """Each inequality's status at each checkpoint (holds, within noise, broken) and the share
+    of checkpoints in each status."""
     records = as_records(records)
     fig = _figure(figsize=(10, 2.8))
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
-    held = np.array([[v.dpi1 for v in records.verdicts], [v.dpi2 for v in records.verdicts]])
-    left.imshow(held, aspect="auto", cmap="RdYlGn", vmin=0, vmax=1, interpolation="nearest",
+    levels = np.array([[STATUS_LEVEL[v.status(inequality)] for v in records.verdicts]
+                       for inequality in INEQUALITIES])
+    left.imshow(levels, aspect="auto", cmap="RdYlGn", vmin=0, vmax=1, interpolation="nearest",
                 extent=(records.steps.min(), records.steps.max(), 1.5, -0.5))
-    left.set_yticks([0, 1], ["DPI 1", "DPI 2"])
-    left.set_xlabel("training step (green: holds, red: broken)")
-    shares = records.shares
-    right.bar(list(shares), [100 * v for v in shares.values()], color=["tab:blue", "tab:orange"])
+    left.set_yticks([0, 1], list(INEQUALITIES))
+    left.set_xlabel("training step (green: holds, yellow: within noise, red: broken)")
+    shares = status_shares(records.verdicts)
+    bottom = np.zeros(len(shares))
+    colors = {HOLDS: "tab:green", WITHIN_NOISE: "gold", BROKEN: "tab:red"}
+    for status, color in colors.items():
+        heights = np.array([100 * by_status[status] for by_status in shares.values()])
+        right.bar(list(shares), heights, bottom=bottom, color=color, label=status)
+        bottom += heights
     right.set_ylim(0, 100)
-    right.set_ylabel("% of checkpoints holding")
+    right.set_ylabel("% of checkpoints")
+    right.legend(fontsize=7, loc="lower right")
     return fig
 
 
@@ -151,10 +180,52 @@ def pid_figure(records: Any) -> Any:
     return fig
 
 
+def width_curves_figure(records: Any) -> Any:
+    """Per width rule (a column): I(X;Y) and each layer's I(T;Y) against the common scale factor
+    of every width (top), and the share of each inequality's links that hold (bottom: green
+    where it holds). Needs a run folder's width curves."""
+    records = as_records(records)
+    rows = records.width_curves
+    if not rows:
+        raise ValueError("these records have no width curves (a run folder's width_curves.csv)")
+    rules = list(dict.fromkeys(r["rule"] for r in rows))
+    fig = _figure(figsize=(3.2 * len(rules) + 1, 4.6))
+    axes = fig.subplots(2, len(rules), squeeze=False, sharex=True,
+                        gridspec_kw={"height_ratios": [4, 1]})
+
+    def curve(rule: str, layer: str, quantity: str) -> np.ndarray:
+        points = sorted((float(r["scale"]), float(r["value"])) for r in rows
+                        if (r["rule"], r["layer"], r["quantity"]) == (rule, layer, quantity))
+        return np.array(points).T
+
+    for column, rule in enumerate(rules):
+        top, bottom = axes[0][column], axes[1][column]
+        top.plot(*curve(rule, "input", "I(X;Y)"), "k--", label="I(X;Y)")
+        for layer in records.layers:
+            top.plot(*curve(rule, layer, "I(T;Y)"), marker=".", label=f"I(T;Y) {layer}")
+        top.axvline(1, color="0.6", linewidth=0.8)
+        top.set_title(rule)
+        top.grid(alpha=0.3)
+        scales = curve(rule, "input", "DPI 1 links held")[0]
+        held = np.array([curve(rule, "input", f"{q} links held")[1] for q in INEQUALITIES])
+        edges = np.sqrt(scales[:-1] * scales[1:])
+        edges = np.concatenate([[scales[0] ** 2 / edges[0]], edges, [scales[-1] ** 2 / edges[-1]]])
+        bottom.pcolormesh(edges, [-0.5, 0.5, 1.5], held, cmap="RdYlGn", vmin=0, vmax=1)
+        bottom.set_yticks([0, 1], list(INEQUALITIES))
+        bottom.set_xscale("log", base=2)
+        bottom.set_xlabel("common width scale")
+    axes[0][0].set_ylabel("bits")
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle("Width curves: every width times a common factor "
+                 "(bottom: share of links holding, green = all)")
+    return fig
+
+
 FIGURES = {
     "information_plane": information_plane_figure,
     "mutual_information": mutual_information_figure,
     "dpi": dpi_figure,
     "training": training_figure,
     "pid": pid_figure,
+    "width_curves": width_curves_figure,
 }
