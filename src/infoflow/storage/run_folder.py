@@ -94,7 +94,7 @@ class RunFolderError(ValueError):
 
 #: What infoflow writes in a run folder (besides temporary ``*.tmp`` twins while replacing).
 RUN_FILES = ("config.json", "measurements.csv", "training.csv", "timing.json", "state.pt",
-             "sensitivity.csv", "plots", "report.html", "run.lock")
+             "sensitivity.csv", "width_curves.csv", "plots", "report.html", "run.lock")
 
 
 def read_rows(path: Path, fields: tuple[str, ...] | None = None,
