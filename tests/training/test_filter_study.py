@@ -82,3 +82,19 @@ def test_validation(kwargs, match):
 def test_new_study_refuses_an_existing_folder(finished):
     with pytest.raises(FileExistsError, match="--resume"):
         study(finished)
+
+
+def test_parallel_runs_give_the_serial_records(finished, tmp_path):
+    config = FilterStudyConfig(counts=(2, 3), seeds=(0,), base=RunConfig(**BASE))
+    seen = []
+    run_filter_study(config, tmp_path / "parallel", jobs=2,
+                     on_run=lambda count, seed: seen.append((count, seed)))
+    assert sorted(seen) == [(2, 0), (3, 0)]
+    assert (tmp_path / "parallel" / "results.csv").read_text() == \
+        (finished / "results.csv").read_text()
+    for run in ("c2-s0", "c3-s0"):
+        for name in ("measurements.csv", "training.csv"):
+            assert (tmp_path / "parallel" / "runs" / run / name).read_text() == \
+                (finished / "runs" / run / name).read_text(), (run, name)
+    with pytest.raises(ValueError, match="jobs must be a positive integer, got 0"):
+        run_filter_study(config, tmp_path / "other", jobs=0)

@@ -8,6 +8,7 @@ import time
 import warnings
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from infoflow.cli.options import add_option
 from infoflow.training.config import RUN_OPTIONS, RunConfig
@@ -17,13 +18,16 @@ def add_run_parser(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
         "run", help="train a model while measuring its information flow, then write a report",
         description="Train a model while measuring I(X;T), I(T;Y) and H(T) of its layers. "
-        "With no options: LeNet-5 on scikit-learn's digits (about half a minute on 2 cores).",
+        "With no options: LeNet-5 on scikit-learn's digits, measured every 5 steps.",
     )
     run.add_argument("--config", type=Path, help="JSON or TOML file of options (flags override)")
     run.add_argument("--out", type=Path, help="run folder (default runs/<time>)")
     run.add_argument("--resume", type=Path, metavar="RUN",
                      help="continue the run in folder RUN from its last saved state")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--tensorboard", type=Path, metavar="DIR",
+                     help="also write every quantity, the DPI verdicts and the information plane "
+                          "to TensorBoard logs in DIR (needs infoflow[tensorboard])")
     for option in RUN_OPTIONS.values():
         add_option(run, option)
     run.set_defaults(handler=run_command)
@@ -66,6 +70,24 @@ def _check_resume_options(args: argparse.Namespace) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    log = None
+    if args.tensorboard:
+        from infoflow.integrations.tensorboard import TensorBoardLog
+
+        try:
+            log = TensorBoardLog(args.tensorboard)
+        except ImportError as error:
+            print(f"infoflow: error: {error}", file=sys.stderr)
+            return 2
+    try:
+        return _train_and_report(args, log)
+    finally:
+        if log is not None:
+            log.close()
+
+
+def _train_and_report(args: argparse.Namespace, log: Any) -> int:
+    """Train (or resume), then write the report; every checkpoint also goes to ``log``."""
     from tqdm import tqdm
 
     from infoflow import thread_budget
@@ -102,6 +124,8 @@ def run_command(args: argparse.Namespace) -> int:
             f"{last}: I(X;T)={v[(last, 'I(X;T)')]:.2f} I(T;Y)={v[(last, 'I(T;Y)')]:.2f} "
             f"DPI1 {checkpoint.verdict.status('DPI 1')} DPI2 {checkpoint.verdict.status('DPI 2')}"
         )
+        if log is not None:
+            log.log_checkpoint(checkpoint)
 
     trainer.on_checkpoint = show
     with warnings.catch_warnings(record=True) as caught:
@@ -129,6 +153,9 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"interrupted while drawing the report; every record is kept. Draw it with: "
               f"infoflow report {trainer.folder.path}", file=sys.stderr)
         return 130
+    if log is not None:
+        log.log_information_plane(trainer.folder.path)
+        print(f"TensorBoard logs: {args.tensorboard}")
     _summary(trainer.folder.path)
     print(f"report: {report}")
     return 0

@@ -21,7 +21,7 @@ def add_study_parser(commands: argparse._SubParsersAction) -> None:
         "filters",
         help="train with several filter counts in one conv layer; plot accuracy, I(T;Y), "
              "redundancy and synergy against the count",
-        description="The filter-count study (about 3 minutes on 2 cores with the defaults).",
+        description="The filter-count study: 6 filter counts x 5 seeds = 30 runs by default.",
     )
     filters.add_argument("--layer", default=None, help="conv layer whose filters vary (conv1)")
     filters.add_argument("--counts", type=option_type(_COUNT), nargs="+", default=None,
@@ -35,6 +35,9 @@ def add_study_parser(commands: argparse._SubParsersAction) -> None:
                     "told tensor")
     filters.add_argument("--out", type=Path, default=None, help="study folder (default studies/filters)")
     filters.add_argument("--resume", type=Path, metavar="STUDY", help="continue a study folder")
+    filters.add_argument("--jobs", type=int, default=1, metavar="N",
+                         help="train N runs at once, each in its own process (default 1); the "
+                              "records are the same as with one")
     filters.add_argument("--no-progress", action="store_true")
     filters.set_defaults(handler=filters_command)
 
@@ -69,7 +72,7 @@ def filters_command(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            run_filter_study(config, path, resume=bool(args.resume),
+            run_filter_study(config, path, resume=bool(args.resume), jobs=args.jobs,
                              on_run=lambda count, seed: (bar.set_postfix_str(
                                  f"filters={count} seed={seed}"), bar.update(1)))
         except KeyboardInterrupt:

@@ -17,6 +17,8 @@ Study folder::
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,13 +106,18 @@ def run_filter_study(
     *,
     resume: bool = False,
     on_run: Callable[[int, int], None] | None = None,
+    jobs: int = 1,
 ) -> Path:
-    """Train every (count, seed) run not yet finished, then write results.csv and the plot.
+    """Train every (count, seed) run not yet finished, then write results.csv.
 
     With ``resume=True`` the configuration is read from ``path/study.json``; finished runs are
     kept, an interrupted one continues from its saved state. ``on_run(count, seed)`` is called
-    after each run (progress).
+    after each run (progress). ``jobs`` > 1 trains that many runs at once, each in its own
+    process (spawned: no state shared with the caller); each run is seeded by itself, so the
+    records are the serial study's.
     """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     path = Path(path)
     study_file = path / "study.json"
     if resume:
@@ -124,21 +131,36 @@ def run_filter_study(
     else:
         path.mkdir(parents=True, exist_ok=True)
         study_file.write_text(json.dumps(config.to_dict(), indent=2))
-    results = []
-    for count in config.counts:
-        for seed in config.seeds:
-            folder = RunFolder(path / "runs" / f"c{count}-s{seed}")
-            if not _finished(folder, config.base.epochs):
-                partial = folder.file("state.pt").exists()
-                trainer = Trainer(None if partial else config.run_config(count, seed),
-                                  folder.path, resume=partial)
-                trainer.run(sensitivity=False)
-            results.append({"count": count, "seed": seed, **_final(folder, config.layer)})
+    runs = [(count, seed) for count in config.counts for seed in config.seeds]
+    results = {}
+    if jobs == 1:
+        for count, seed in runs:
+            results[count, seed] = _study_run(config, path, count, seed)
             if on_run is not None:
                 on_run(count, seed)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            pending = {pool.submit(_study_run, config, path, count, seed): (count, seed)
+                       for count, seed in runs}
+            for done in as_completed(pending):
+                results[pending[done]] = done.result()
+                if on_run is not None:
+                    on_run(*pending[done])
     results_file = path / "results.csv"
     results_file.unlink(missing_ok=True)
     append_rows(results_file, RESULT_FIELDS,
-                [{k: r[k] for k in RESULT_FIELDS} for r in results])
+                [{k: results[run][k] for k in RESULT_FIELDS} for run in runs])
     return path
+
+
+def _study_run(config: FilterStudyConfig, path: Path, count: int, seed: int) -> dict[str, Any]:
+    """Train one run of the study unless finished (resuming it if interrupted); its results."""
+    folder = RunFolder(path / "runs" / f"c{count}-s{seed}")
+    if not _finished(folder, config.base.epochs):
+        partial = folder.file("state.pt").exists()
+        trainer = Trainer(None if partial else config.run_config(count, seed), folder.path,
+                          resume=partial)
+        trainer.run(sensitivity=False)
+    return {"count": count, "seed": seed, **_final(folder, config.layer)}
 
