@@ -2,9 +2,9 @@
 
 >>> from infoflow.monitor import Checkpoint, DPIVerdict
 >>> checkpoint = Checkpoint(5, 0, {("input", "I(X;Y)"): 3.1, ("fc1", "I(X;T)"): 2.5},
-...                         DPIVerdict(dpi1=True, dpi2=False), ())
+...                         DPIVerdict(), ())
 >>> checkpoint_metrics(checkpoint)
-{'infoflow/input/I(X;Y)': 3.1, 'infoflow/fc1/I(X;T)': 2.5, 'infoflow/DPI 1 holds': 1.0, 'infoflow/DPI 2 holds': 0.0}
+{'infoflow/input/I(X;Y)': 3.1, 'infoflow/fc1/I(X;T)': 2.5, 'infoflow/DPI 1 holds': 1.0, 'infoflow/DPI 2 holds': 1.0}
 """
 
 from __future__ import annotations
