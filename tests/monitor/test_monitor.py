@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from contextlib import nullcontext
 
 import numpy as np
@@ -188,3 +189,25 @@ def test_bad_probe(probe):
         InformationMonitor(Tiny().double(), "images", y)
     with pytest.raises(ValueError, match="n >= 2"):
         InformationMonitor(Tiny().double(), x[:1], y[:1])
+
+
+def test_probe_entropies_are_computed_once_per_monitor(probe, monkeypatch):
+    import infoflow.measures.entropy_cache as entropy_cache
+
+    x, y = probe
+    monitor = InformationMonitor(Tiny().double(), x, y, method="exact")
+    solved: list[int] = []
+    original = entropy_cache.entropy_of_normalized
+    monkeypatch.setattr(entropy_cache, "entropy_of_normalized",
+                        lambda a, *args: solved.append(1) or original(a, *args))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SaturationWarning)
+        first = monitor.measure(0)
+        per_checkpoint = len(solved)
+        monitor.measure(1)
+    # Per checkpoint: S(T), S(X, T) and S(T, Y) of each of the 3 layers — never S(X) or S(X, Y)
+    # again (S(Y) is a delta kernel's closed form).
+    assert per_checkpoint == len(solved) - per_checkpoint == 3 * 3
+    assert first.values[("input", "I(X;Y)")] == pytest.approx(
+        EntropyCache({"X": gaussian_gram(x.numpy(), kernel_width(x.numpy())),
+                      "Y": label_gram(y)}, alpha=1.01).mutual_information("X", "Y"), abs=1e-9)

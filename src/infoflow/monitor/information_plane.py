@@ -33,8 +33,14 @@ def leave_one_out_quantity(c: int) -> str:
 def probe_cache(
     x_grams: Any, y_gram: Any, *, alpha: float, dtype: str = DTYPE.default, method: Any = METHOD.default
 ) -> EntropyCache:
-    """The cache of the fixed probe variables "X" and "Y", to be extended per checkpoint."""
-    return EntropyCache({"X": x_grams, "Y": y_gram}, alpha=alpha, dtype=dtype, method=method)
+    """The cache of the fixed probe variables "X" and "Y", to be extended per checkpoint.
+
+    S(X), S(Y) and S(X, Y) are computed here, once: every checkpoint's
+    :meth:`~infoflow.measures.EntropyCache.extended` cache starts with them.
+    """
+    cache = EntropyCache({"X": x_grams, "Y": y_gram}, alpha=alpha, dtype=dtype, method=method)
+    cache.mutual_information("X", "Y")
+    return cache
 
 
 def information_plane(
