@@ -65,3 +65,21 @@ def test_extended_cache_shares_computed_entropies(grams):
         base.extended({"x": grams["x"]})
     with pytest.raises(ValueError, match="same n samples"):
         base.extended({"z": np.eye(3)})
+
+
+def test_pending_lists_what_a_computation_needs_and_add_entropies_fills_it(grams):
+    cache = EntropyCache(grams)
+    s_x = cache.entropy("x")
+    pending = cache.pending(lambda c: (c.mutual_information("x", "t"), c.entropy("t", "x")))
+    assert pending == [frozenset({"t"}), frozenset({"x", "t"})]  # S(x) is held; S(x,t) once
+    assert cache.computed == 1  # the dry run computed nothing
+    # entropies computed elsewhere (a fresh cache: another process) make the values exact
+    elsewhere = EntropyCache(grams)
+    cache.add_entropies({key: elsewhere.entropy(key) for key in pending})
+    assert cache.computed == 3 and cache.pending(lambda c: c.mutual_information("x", "t")) == []
+    assert cache.mutual_information("x", "t") == elsewhere.mutual_information("x", "t")
+    cache.add_entropies({"x": s_x + 1.0})  # a held entropy keeps its value
+    assert cache.entropy("x") == s_x
+    with pytest.raises(KeyError, match="unknown variable"):
+        cache.add_entropies({("t", "z"): 1.0, "y": 0.5})
+    assert cache.computed == 3  # nothing added when a name is unknown

@@ -17,7 +17,6 @@ from torch import nn
 from infoflow.monitor import InformationMonitor
 from infoflow.monitor.distributed import (
     DistributedMeasurementError,
-    planned_entropies,
     unwrap_model,
 )
 from infoflow.monitor.information_plane import information_plane
@@ -157,14 +156,14 @@ def test_the_plan_is_exactly_the_entropies_the_values_compute():
     seen = {}
 
     def precompute(cache, compute):
-        seen["plan"] = planned_entropies(cache, compute)
-        seen["before"] = set(cache._entropies)
-        seen["cache"] = cache
+        seen["plan"] = cache.pending(compute)
+        seen["before"] = cache.computed
+        seen["cache"], seen["compute"] = cache, compute
 
     monitor._values(precompute)
-    computed = set(seen["cache"]._entropies) - seen["before"]
-    assert len(seen["plan"]) == len(set(seen["plan"])) == len(computed) > 10
-    assert set(seen["plan"]) == computed
+    cache = seen["cache"]
+    assert len(seen["plan"]) == len(set(seen["plan"])) == cache.computed - seen["before"] > 10
+    assert cache.pending(seen["compute"]) == []  # computing them left nothing pending
 
 
 def test_without_a_process_group_distributed_is_refused():

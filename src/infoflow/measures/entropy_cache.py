@@ -18,7 +18,9 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import copy
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -156,6 +158,51 @@ class EntropyCache:
     def computed(self) -> int:
         """How many distinct joint entropies have been computed so far."""
         return len(self._entropies)
+
+    def pending(self, compute: Callable[[EntropyCache], Any]) -> list[frozenset[str]]:
+        """The joint entropies ``compute(cache)`` asks for that this cache does not hold yet,
+        each as the set of its variables' names, in the order first asked for.
+
+        Found by a dry run of ``compute`` on a copy of the cache in which every entropy not yet
+        held reads as 1 bit (the dry run's values, warnings and floating-point errors are
+        discarded); this cache is unchanged. The entropies can then be computed elsewhere
+        (one share per process, :mod:`infoflow.monitor.distributed`), each with
+        :meth:`entropy`, and given back with :meth:`add_entropies`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from infoflow import EntropyCache, label_gram
+        >>> y = np.array([0, 0, 1, 1]); z = np.array([0, 1, 0, 1])
+        >>> cache = EntropyCache({"y": label_gram(y), "z": label_gram(z)}, alpha=1)
+        >>> s_y = cache.entropy("y")
+        >>> [sorted(key) for key in cache.pending(lambda c: c.mutual_information("y", "z"))]
+        [['z'], ['y', 'z']]
+        """
+        asked: list[frozenset[str]] = []
+
+        def dry_run(key: frozenset[str]) -> Any:
+            if key in self._entropies:
+                return self._entropies[key]
+            if key not in asked:
+                asked.append(key)
+            return 1.0
+
+        planner = copy.copy(self)
+        planner._entropy = dry_run  # type: ignore[method-assign]
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            compute(planner)
+        return asked
+
+    def add_entropies(self, entropies: Mapping[Names, float]) -> None:
+        """Hold joint entropies computed elsewhere, in bits, keyed by their variables' names
+        (one name or a set of names, as :meth:`pending` gives them). An entropy the cache
+        already holds keeps its value; unknown names raise ``KeyError`` before any is added.
+        """
+        keyed = {self._key([names]): value for names, value in entropies.items()}
+        for key, value in keyed.items():
+            self._entropies.setdefault(key, value)
 
     def _key(self, names: Iterable[Names]) -> frozenset[str]:
         flat: set[str] = set()

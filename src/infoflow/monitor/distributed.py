@@ -3,8 +3,10 @@
 A checkpoint's cost is its eigendecompositions, one per joint entropy (method.md §7). With a
 ``torch.distributed`` process group every rank builds the same Gram matrices (each holds a
 replica of the model and the probe set), the entropies the checkpoint needs are planned by a
-dry run of the very function that computes the values, dealt round-robin to the ranks, and
-gathered with :func:`torch.distributed.all_gather_object`. Every rank then computes the values
+dry run of the very function that computes the values (:meth:`EntropyCache.pending`), dealt
+round-robin to the ranks, computed there, gathered with
+:func:`torch.distributed.all_gather_object` and given to every rank's cache
+(:meth:`EntropyCache.add_entropies`). Every rank then computes the values
 from the same entropies, so they equal a single process's bit for bit.
 
 A rank that fails sends its error instead of its share: every rank then raises
@@ -15,13 +17,10 @@ timeout applies.
 
 from __future__ import annotations
 
-import copy
-import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -54,26 +53,6 @@ def process_group(distributed: Any) -> Any:
             "(torch.distributed.init_process_group), but none is initialised"
         )
     return torch.distributed.group.WORLD if distributed is True else distributed
-
-
-def planned_entropies(cache: EntropyCache, compute: Callable[[EntropyCache], Any]) -> list:
-    """The joint entropies ``compute(cache)`` asks for and the cache does not hold yet, in the
-    order asked: a dry run in which every entropy not yet computed reads as 1 bit."""
-    planned: list = []
-
-    def record(key: Any) -> Any:
-        if key in cache._entropies:
-            return cache._entropies[key]
-        if key not in planned:
-            planned.append(key)
-        return 1.0
-
-    planner = copy.copy(cache)
-    planner._entropy = record
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        compute(planner)
-    return planned
 
 
 class _Exchange:
@@ -126,11 +105,10 @@ def measure_across_ranks(
     exchange = _Exchange(group, timeout, what)
 
     def precompute(cache: EntropyCache, compute: Callable[[EntropyCache], Any]) -> None:
-        keys = planned_entropies(cache, compute)
-        mine = {i: float(cache._entropy(key)) for i, key in enumerate(keys) if i % world == rank}
+        keys = cache.pending(compute)
+        mine = {i: float(cache.entropy(key)) for i, key in enumerate(keys) if i % world == rank}
         for share in exchange(mine):
-            for i, value in share.items():
-                cache._entropies.setdefault(keys[i], value)
+            cache.add_entropies({keys[i]: value for i, value in share.items()})
 
     try:
         return values(precompute)
