@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -44,16 +45,51 @@ def test_states(tmp_path, finished):
     copy = RunFolder(shutil.copytree(finished.path, tmp_path / "copy"))
     copy.file("state.pt").unlink()
     assert copy.status() == "interrupted"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from infoflow.storage import RunFolder; "
+         "RunFolder(sys.argv[1]).lock(); print('locked', flush=True); time.sleep(60)",
+         str(copy.path)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": _source()})
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        assert copy.status() == "running"
+        assert copy.locked_by() == holder.pid
+        with pytest.raises(RunFolderError, match=f"being written by process {holder.pid}"):
+            Trainer(None, copy.path, resume=True)
+        with pytest.raises(RunFolderError, match=f"being written by process {holder.pid}"):
+            copy.lock()
+    finally:
+        holder.kill()  # SIGKILL: no clean-up runs, run.lock stays behind
+        holder.wait()
+    assert copy.file("run.lock").read_text() == str(holder.pid)
+    assert copy.status() == "interrupted"  # a lock left by a dead process: killed, resumable
+
+
+def _source() -> str:
+    import infoflow
+
+    return str(Path(infoflow.__file__).parents[1])
+
+
+def test_a_stale_lock_naming_a_live_unrelated_process_is_resumable(tmp_path, finished):
+    """The process id in a dead run's run.lock may be given to another process: the folder
+    must not read as running then (only the lock the dead run held counts)."""
+    copy = RunFolder(shutil.copytree(finished.path, tmp_path / "copy"))
+    copy.file("state.pt").unlink()
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        copy.file("run.lock").write_text(str(sleeper.pid))
-        assert copy.status() == "running"
-        with pytest.raises(RunFolderError, match=f"being written by process {sleeper.pid}"):
-            Trainer(None, copy.path, resume=True)
+        for pid in (sleeper.pid, os.getppid(), os.getpid()):
+            copy.file("run.lock").write_text(str(pid))
+            assert copy.locked_by() is None
+            assert copy.status() == "interrupted"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Trainer(None, copy.path, resume=True).run()
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert copy.status() == "interrupted"  # a lock left by a dead process: killed, resumable
+    _same_records(copy, finished)
+    assert not copy.file("run.lock").exists()
 
 
 def test_a_folder_with_files_infoflow_did_not_write_is_refused(tmp_path, finished):

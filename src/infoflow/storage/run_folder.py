@@ -14,7 +14,7 @@ Layout::
                        every width scaled by a common factor (1/4 to 4), at the end
     plots/*.png, report.html
 
-    run.lock           the process id of the run writing the folder, while it runs
+    run.lock           the process id of the run writing the folder, locked by it while it runs
 
 Rows are flushed and synced as they are written, and ``state.pt`` is replaced atomically
 after them, so a run killed at any moment keeps every record already measured; rows written
@@ -25,7 +25,12 @@ A run folder is in one of four states (:meth:`RunFolder.status`):
 ``new``
     absent or empty: a run may start there.
 ``running``
-    ``run.lock`` names a live process: nothing else may write there.
+    a live process holds the operating system's lock on ``run.lock`` (``flock``; on Windows a
+    byte-range lock), taken when the run starts and held until it ends: nothing else may write
+    there. The lock dies with its process — also when it is killed with SIGKILL — so a
+    ``run.lock`` left behind by a dead run reads as ``interrupted``, even when its process id
+    has since been given to another live process. The id in the file only names the writer in
+    messages.
 ``interrupted``
     ``config.json`` is written but the run has not finished (killed, Ctrl-C, an error) — also
     before its first ``state.pt``: ``--resume`` continues it (from the start if no state was
@@ -44,11 +49,18 @@ import csv
 import json
 import os
 import platform
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
 
 MEASUREMENT_FIELDS = ("step", "epoch", "layer", "quantity", "value", "low", "high")
 TRAINING_FIELDS = ("epoch", "train_loss", "train_accuracy", "test_accuracy")
@@ -86,6 +98,44 @@ def append_rows(path: Path, fields: tuple[str, ...], rows: list[dict[str, Any]])
         writer.writerows(rows)
         f.flush()
         os.fsync(f.fileno())
+
+
+#: Where Windows' byte-range lock sits: past the process id, so that others can still read it.
+_LOCK_OFFSET = 1 << 20
+
+
+def _try_lock(handle: int) -> bool:
+    """Take the exclusive lock on an open file without waiting; False if another holds it.
+    The operating system releases it when the handle is closed or the process dies."""
+    try:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            os.lseek(handle, _LOCK_OFFSET, os.SEEK_SET)
+            msvcrt.locking(handle, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
+
+
+def _release(handle: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    else:
+        os.lseek(handle, _LOCK_OFFSET, os.SEEK_SET)
+        msvcrt.locking(handle, msvcrt.LK_UNLCK, 1)
+
+
+def _written_pid(handle: int) -> int:
+    """The process id written in a held ``run.lock``; its holder writes it right after taking
+    the lock, so an empty file is read again for up to a second (0 if it stays empty)."""
+    for _ in range(100):
+        os.lseek(handle, 0, os.SEEK_SET)
+        text = os.read(handle, 32)
+        if text.strip().isdigit():
+            return int(text)
+        time.sleep(0.01)
+    return 0
 
 
 class RunFolderError(ValueError):
@@ -149,6 +199,7 @@ class RunFolder:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.plots = self.path / "plots"
+        self._lock_handle: int | None = None
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -184,29 +235,53 @@ class RunFolder:
         return "finished" if state is not None and state.get("finished") else "interrupted"
 
     def locked_by(self) -> int | None:
-        """The id of the live process writing this folder, or None."""
+        """The id of the live process writing this folder (holding the lock on ``run.lock``),
+        or None; a ``run.lock`` no live process holds is left over from a dead run, whatever
+        process id it names."""
         try:
-            pid = int(self.file("run.lock").read_text())
-        except (OSError, ValueError):
+            handle = os.open(self.file("run.lock"), os.O_RDONLY)
+        except OSError:
             return None
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:  # alive, another user's
-            return pid
-        return pid
+            if _try_lock(handle):
+                _release(handle)
+                return None
+            return _written_pid(handle)
+        finally:
+            os.close(handle)
 
     def lock(self) -> None:
-        """Mark the folder as being written by this process (:meth:`unlock` ends it)."""
-        owner = self.locked_by()
-        if owner is not None and owner != os.getpid():
-            raise RunFolderError(f"{self.path} is being written by process {owner}; wait for "
-                                 "it to finish or stop it first")
-        self.file("run.lock").write_text(str(os.getpid()))
+        """Mark the folder as being written by this process until :meth:`unlock`: hold the
+        operating system's lock on ``run.lock``, which names this process."""
+        if self._lock_handle is not None:
+            return
+        while True:
+            handle = os.open(self.file("run.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+            if not _try_lock(handle):
+                owner = _written_pid(handle)
+                os.close(handle)
+                raise RunFolderError(f"{self.path} is being written by process {owner}; wait "
+                                     "for it to finish or stop it first")
+            try:  # the file we locked may have been removed by a run that just ended
+                current = os.stat(self.file("run.lock")).st_ino
+            except FileNotFoundError:
+                current = None
+            if current == os.fstat(handle).st_ino:
+                break
+            _release(handle)
+            os.close(handle)
+        os.ftruncate(handle, 0)
+        os.write(handle, str(os.getpid()).encode())
+        self._lock_handle = handle
 
     def unlock(self) -> None:
+        """End :meth:`lock`: remove ``run.lock`` (while still holding it), then release it."""
+        if self._lock_handle is None:
+            return
         self.file("run.lock").unlink(missing_ok=True)
+        _release(self._lock_handle)
+        os.close(self._lock_handle)
+        self._lock_handle = None
 
     def create(self, config: dict[str, Any], resolved: dict[str, Any] | None = None) -> None:
         """Start a run in a new folder: write config.json with the options, what "auto" options
