@@ -35,11 +35,48 @@ class Net(nn.Module):
         return self.fc2(torch.relu(self.fc1(torch.relu(self.conv1(x)).flatten(1))))
 
 
-class Classifier(pl.LightningModule):
+class Pair(nn.Module):
+    """A block whose output is a tuple: (pre-activation, activation)."""
+
     def __init__(self) -> None:
         super().__init__()
+        self.lin = nn.Linear(3 * 6 * 6, 8)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.lin(x)
+        return h, torch.relu(h)
+
+
+class Head(nn.Module):
+    """A head whose output is a dict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        logits = self.out(x)
+        return {"logits": logits, "probabilities": logits.softmax(1)}
+
+
+class RichNet(nn.Module):
+    """Outputs that are not one tensor: a tuple block and a dict head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 3, 3)
+        self.block = Pair()
+        self.head = Head()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.block(torch.relu(self.conv1(x)).flatten(1))[1])["logits"]
+
+
+class Classifier(pl.LightningModule):
+    def __init__(self, net: type[nn.Module] = Net) -> None:
+        super().__init__()
         torch.manual_seed(0)
-        self.net = Net()
+        self.net = net()
 
     def training_step(self, batch, batch_idx):
         x, y = batch
@@ -154,16 +191,90 @@ def test_probe_tensors_and_the_fit_validation_loader(tmp_path):
     assert before.shape == torch.get_rng_state().shape
 
 
+def hidden(out: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    return out[1]
+
+
+SPEC_FORMS = {
+    "names": ["conv1", "block.lin"],
+    "a type": nn.Linear,
+    "types and names": [nn.Conv2d, "head.out"],
+    "a module object": lambda net: [net.block.lin],
+    "an index selector": [("block", 0), ("block", 1)],
+    "a dict key selector": [("head", "logits")],
+    "a callable selector": [("block", hidden), "conv1"],
+    "a mapping": lambda net: {"first": nn.Conv2d, "hidden": ("block", -1),
+                              "out": (net.head, "probabilities")},
+}
+
+
+@pytest.mark.parametrize("form", SPEC_FORMS)
+def test_every_layer_spec_form_works_as_in_the_monitor(tmp_path, form):
+    model = Classifier(RichNet)
+    spec = SPEC_FORMS[form]
+    layers = spec(model.net) if callable(spec) and not isinstance(spec, type) else spec
+    callback = InformationFlow(probe=20, layers=layers, write_run=False, steps=[0, 4])
+    _trainer(tmp_path, callback, max_epochs=1).fit(model, Data())
+    probe_x, probe_y = _data(48, 1).tensors
+    alone = InformationMonitor(model.net, probe_x[:20], probe_y[:20], layers=layers)
+    assert callback.monitor.model is model.net
+    assert callback.monitor.layers == alone.layers
+    assert alone.measure(4).values == callback.monitor.checkpoints[-1].values
+    assert _steps(callback) == [0, 4]
+    assert "0x" not in callback.state_key  # stable across processes: a resumed fit finds it
+
+
 def test_layers_are_found_in_the_users_network_or_named():
     model = Classifier()
     assert measured_module(model, ["conv1", nn.Linear], None) is model.net
     assert measured_module(model, ["net.conv1"], None) is model
+    assert measured_module(model, [model.net.fc1, ("fc2", hidden)], None) is model.net
+    assert measured_module(model, {"a": "fc1", "b": (nn.Conv2d, 0)}, None) is model.net
+    assert measured_module(model, model.net, None) is model  # the network itself, by its name
     model.twin = Net()
     with pytest.raises(ValueError, match=r"several submodules .*\['net', 'twin'\].*module="):
         measured_module(model, ["conv1"], None)
+    with pytest.raises(ValueError, match=r"^layers type Conv2d, \('fc1', 0\) match modules in "
+                                         r"several submodules of Classifier: \['net', 'twin'\]"):
+        measured_module(model, [nn.Conv2d, ("fc1", 0)], None)
     assert measured_module(model, ["conv1"], "twin") is model.twin
-    with pytest.raises(ValueError, match="no submodule of Classifier holds the layers"):
-        measured_module(model, ["conv9"], None)
+    assert measured_module(model, [model.twin.fc1], None) is model.twin  # an object is unique
+
+
+@pytest.mark.parametrize("layers, named", [
+    (["conv9"], "'conv9' matches"),
+    ([nn.LSTM, "fc1"], "type LSTM matches"),
+    ([nn.Linear(2, 5)], r"a Linear\(in_features=2, out_features=5, bias=True\) object matches"),
+    ([("fc3", 0), ("fc4", hidden)], r"\('fc3', 0\), \('fc4', hidden\) match"),
+    ({"out": ("fc9", "logits")}, r"'out' \(\('fc9', 'logits'\)\) matches"),
+])
+def test_a_spec_that_matches_nothing_is_named_in_one_line(layers, named):
+    with pytest.raises(ValueError, match=rf"^layers: {named} no module of Classifier or of its "
+                                         r"submodules \['net'\] \(infoflow.monitor.list_layers"
+                       ) as error:
+        measured_module(Classifier(), layers, None)
+    assert "\n" not in str(error.value)
+
+
+def test_layers_spread_over_submodules_are_refused_naming_where_each_is():
+    model = Classifier()
+    model.extra = nn.Linear(3, 3)
+    with pytest.raises(ValueError, match=r"^layers are spread over several submodules of "
+                                         r"Classifier \('conv1' in \['net'\]; type Linear in "
+                                         r"\['net'\]; 'extra' in \['Classifier'\]\)"):
+        measured_module(model, ["conv1", nn.Linear, "extra"], None)
+
+
+def test_a_bad_spec_fails_the_fit_before_training_with_the_monitors_error(tmp_path):
+    model = Classifier(RichNet)
+    before = [p.detach().clone() for p in model.parameters()]
+    ambiguous = InformationFlow(probe=20, layers={"lin": nn.Linear}, write_run=False)
+    with pytest.raises(ValueError, match=r"'lin' must name one module, but Linear matches 2"):
+        _trainer(tmp_path, ambiguous, max_epochs=1).fit(model, Data())
+    nothing = InformationFlow(probe=20, layers=[("block", 0), nn.GRU], write_run=False)
+    with pytest.raises(ValueError, match=r"^layers: type GRU matches no module of Classifier"):
+        _trainer(tmp_path, nothing, max_epochs=1).fit(model, Data())
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # never trained
 
 
 def test_bad_options_are_refused_at_construction():

@@ -13,8 +13,9 @@ every attached logger (``infoflow/<layer>/<quantity>``; the information plane as
 TensorBoard logger), keeps its records in Lightning checkpoints so that a resumed fit continues
 them, and at the end writes a run folder (records, plots, report) like ``infoflow run``.
 
-Layers are named as in the user's own network: ``"conv1"`` for ``self.net.conv1`` of the
-LightningModule (the submodule holding every named layer is found, or named by ``module``).
+Layers are given as to :class:`~infoflow.monitor.InformationMonitor` (names, types, module
+objects, selectors, a mapping), as in the user's own network: ``"conv1"`` for ``self.net.conv1``
+of the LightningModule (the one submodule holding every spec is found, or named by ``module``).
 Under DDP rank zero alone measures; its outcome is broadcast at each scheduled step, so a
 failure raises on every rank and no rank waits for another.
 
@@ -27,7 +28,7 @@ import inspect
 import operator
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,13 @@ except ImportError as error:  # pragma: no cover - exercised without the extra
 
 from infoflow.integrations.metrics import checkpoint_metrics
 from infoflow.monitor import InformationMonitor, dpi_sensitivity
+from infoflow.monitor.layer_specs import (
+    LayerSpec,
+    describe_spec,
+    layer_entries,
+    matching_modules,
+    resolve_layers,
+)
 from infoflow.storage.run_folder import SENSITIVITY_FIELDS, RunFolder, append_rows, versions
 
 #: Options passed on to :class:`~infoflow.monitor.InformationMonitor`.
@@ -60,35 +68,77 @@ def _positive(name: str, value: Any) -> int:
     return value
 
 
-def measured_module(pl_module: nn.Module, layers: Sequence[Any] | None,
-                    module: str | None) -> nn.Module:
-    """The submodule of a LightningModule whose own names are ``layers``: ``module`` if given,
-    else the one child (or the LightningModule itself) holding every named layer."""
+def _spec(entry: tuple[str | None, Any, Any]) -> str:
+    given, spec, select = entry
+    shown = describe_spec(spec if select is None else (spec, select))
+    return shown if given is None else f"{given!r} ({shown})"
+
+
+def describe_layers(layers: Any) -> str:
+    """``layers`` in one stable line (no memory addresses): the callback's state key, so that a
+    resumed fit in another process finds its saved records; ``repr`` for names."""
+    if layers is None:
+        return "None"
+    if isinstance(layers, Mapping):
+        return "{" + ", ".join(f"{k!r}: {describe_spec(v)}" for k, v in layers.items()) + "}"
+    if isinstance(layers, (str, type, nn.Module, tuple)):
+        return describe_spec(layers)
+    return "[" + ", ".join(describe_spec(spec) for spec in layers) + "]"
+
+
+def measured_module(pl_module: nn.Module, layers: Any, module: str | None) -> nn.Module:
+    """The submodule of a LightningModule in which ``layers`` are found, as the monitor would
+    find them in it: ``module`` if given, else the one child holding every layer spec (a name,
+    type or module object, with or without a selector; the specs of a mapping), else the
+    LightningModule itself (names then start with the attribute, ``"net.conv1"``)."""
+    owner = type(pl_module).__name__
     if module is not None:
         try:
             return pl_module.get_submodule(module)
         except AttributeError as error:
             raise ValueError(f"module names {module!r}, which is not a submodule of "
-                             f"{type(pl_module).__name__}") from error
+                             f"{owner}") from error
+    children = list(pl_module.named_children())
+    if layers is None:
+        holding = [(name, child) for name, child in children if hasattr(child, "layer_names")]
+        if len(holding) == 1:
+            return holding[0][1]
+        if not holding and hasattr(pl_module, "layer_names"):
+            return pl_module
+        raise ValueError(
+            f"layers must name the modules to measure: {len(holding)} submodules of {owner} "
+            f"have a layer_names attribute ({[n for n, _ in holding]}); pass layers= "
+            "(and module= to choose among them)")
+    entries = layer_entries(layers)
 
-    def holds(candidate: nn.Module) -> bool:
-        if layers is None:
-            return hasattr(candidate, "layer_names")
-        names = dict(candidate.named_modules())
-        return all(spec in names if isinstance(spec, str)
-                   else any(type(m) is spec for m in names.values()) for spec in layers)
+    def found_in(candidate: nn.Module) -> list[bool]:
+        named = dict(candidate.named_modules())
+        return [bool(matching_modules(spec, named)) for _, spec, _ in entries]
 
-    children = [(name, child) for name, child in pl_module.named_children() if holds(child)]
-    if len(children) == 1:
-        return children[0][1]
-    if holds(pl_module) and not children:
+    found = {name: found_in(child) for name, child in children}
+    holding = [name for name, hits in found.items() if all(hits)]
+    shown = ", ".join(_spec(entry) for entry in entries)
+    if len(holding) > 1:
+        raise ValueError(f"layers {shown} match modules in several submodules of {owner}: "
+                         f"{holding}; name the one to measure with module=")
+    if holding:
+        return pl_module.get_submodule(holding[0])
+    whole = found_in(pl_module)
+    if all(whole):
         return pl_module
-    wanted = "a layer_names attribute" if layers is None else f"the layers {list(layers)}"
-    if children:
-        raise ValueError(f"several submodules of {type(pl_module).__name__} hold {wanted}: "
-                         f"{[n for n, _ in children]}; name the one to measure with module=")
-    raise ValueError(f"no submodule of {type(pl_module).__name__} holds {wanted}; its "
-                     f"submodules: {[n for n, _ in pl_module.named_children()]}")
+    missing = [_spec(entry) for i, entry in enumerate(entries)
+               if not whole[i] and not any(hits[i] for hits in found.values())]
+    if missing:
+        raise ValueError(
+            f"layers: {', '.join(missing)} {'matches' if len(missing) == 1 else 'match'} no "
+            f"module of {owner} or of its submodules {[n for n, _ in children]} "
+            "(infoflow.monitor.list_layers(model, example_input) lists every module)")
+    where = "; ".join(
+        f"{_spec(entry)} in {[n for n, hits in found.items() if hits[i]] or [owner]}"
+        for i, entry in enumerate(entries))
+    raise ValueError(f"layers are spread over several submodules of {owner} ({where}); name "
+                     f"them all from {owner} (its attribute first, e.g. 'net.conv1') or choose "
+                     "one submodule with module=")
 
 
 def probe_from_loader(loader: Any, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -122,9 +172,12 @@ class InformationFlow(Callback):
     probe : int or (inputs, labels), default 500
         The fixed probe set: that many samples from the start of the validation data
         (``datamodule.val_dataloader()``, else the fit's validation loader), or tensors.
-    layers : sequence of module names or nn.Module types, optional
-        Named as in the user's own network (without the LightningModule's attribute prefix);
-        default the network's ``layer_names``.
+    layers : layer specs, optional
+        Every form :class:`~infoflow.monitor.InformationMonitor` takes (module names, module
+        types, module objects, each optionally with a selector such as ``("block", 0)``, a dict
+        key or a callable; or a mapping of names to specs), as in the user's own network
+        (without the LightningModule's attribute prefix); default the network's
+        ``layer_names``.
     module : str, optional
         The LightningModule's attribute holding the network, when it cannot be found.
     every_n_steps, every_n_epochs : int, optional
@@ -150,7 +203,7 @@ class InformationFlow(Callback):
         self,
         probe: int | tuple[Any, Any] = 500,
         *,
-        layers: Sequence[Any] | None = None,
+        layers: Sequence[LayerSpec] | Mapping[str, LayerSpec] | LayerSpec | None = None,
         module: str | None = None,
         every_n_steps: int | None = None,
         every_n_epochs: int | None = None,
@@ -193,6 +246,7 @@ class InformationFlow(Callback):
         self.out, self.write_run, self.sensitivity = out, write_run, sensitivity
         self.options = options
         self.monitor: InformationMonitor | None = None
+        self._network: nn.Module | None = None
         self.measure_seconds = 0.0
         self.train_seconds = 0.0
         self._saved: dict[str, Any] | None = None
@@ -205,7 +259,7 @@ class InformationFlow(Callback):
 
     @property
     def state_key(self) -> str:
-        return self._generate_state_key(layers=repr(self.layers), module=self.module,
+        return self._generate_state_key(layers=describe_layers(self.layers), module=self.module,
                                         schedule=repr(self.schedule))
 
     @property
@@ -250,6 +304,12 @@ class InformationFlow(Callback):
 
     # --- Lightning hooks -----------------------------------------------------------------------
 
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        """Find the measured network and its layers on every rank, before any training: a spec
+        that matches nothing raises the monitor's own error everywhere."""
+        self._network = measured_module(pl_module, self.layers, self.module)
+        resolve_layers(self._network, self.layers)
+
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
         self._started = time.perf_counter()
         self._on_rank_zero(trainer, "setting up the probe set",
@@ -258,12 +318,11 @@ class InformationFlow(Callback):
             self._measure(trainer, trainer.global_step)
 
     def _set_up(self, trainer: Any, pl_module: Any) -> None:
-        network = measured_module(pl_module, self.layers, self.module)
         if isinstance(self.probe, int):
             inputs, labels = probe_from_loader(self._validation_loader(trainer), self.probe)
         else:
             inputs, labels = self.probe
-        self.monitor = InformationMonitor(network, inputs, labels, layers=self.layers,
+        self.monitor = InformationMonitor(self._network, inputs, labels, layers=self.layers,
                                           **self.options)
         if self._saved is not None and self._saved.get("monitor") is not None:
             self.monitor.load_state_dict(self._saved["monitor"])

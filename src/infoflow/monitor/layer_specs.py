@@ -75,6 +75,21 @@ def _selector_name(select: Selector | None) -> str:
     return f":{getattr(select, '__name__', type(select).__name__)}"
 
 
+def describe_spec(spec: Any) -> str:
+    """One stable line naming a spec in messages: ``'fc1'``, ``type Linear``,
+    ``a Linear(in_features=8, out_features=3, bias=True) object``, ``('block', 0)``."""
+    if isinstance(spec, tuple) and len(spec) == 2:
+        select = spec[1]
+        shown = repr(select) if isinstance(select, (int, str)) else getattr(
+            select, "__name__", type(select).__name__)
+        return f"({describe_spec(spec[0])}, {shown})"
+    if isinstance(spec, type):
+        return f"type {spec.__name__}"
+    if isinstance(spec, nn.Module):
+        return f"a {type(spec).__name__}({spec.extra_repr()}) object"
+    return repr(spec)
+
+
 def _check_selector(select: Any, spec: Any) -> Selector:
     if isinstance(select, bool) or not (isinstance(select, (int, str)) or callable(select)):
         raise TypeError(f"layers: the selector of {spec!r} must be an int index, a str key or a "
@@ -82,32 +97,56 @@ def _check_selector(select: Any, spec: Any) -> Selector:
     return select
 
 
-def _modules(model: nn.Module, spec: Any, named: dict[str, nn.Module]) -> list[str]:
-    """Module names for one name, type or module object."""
+def layer_entries(
+    layers: Sequence[LayerSpec] | Mapping[str, LayerSpec] | LayerSpec,
+) -> list[tuple[str | None, ModuleSpec, Selector | None]]:
+    """The specs of ``layers`` one by one, as (name given in a mapping or None, module spec,
+    selector or None); a tuple's shape and its selector are checked here."""
+    if isinstance(layers, (str, type, nn.Module, tuple)):
+        layers = [layers]
+    chosen = list(layers.items()) if isinstance(layers, Mapping) else [(None, s) for s in layers]
+    entries: list[tuple[str | None, ModuleSpec, Selector | None]] = []
+    for given_name, spec in chosen:
+        select = None
+        if isinstance(spec, tuple):
+            if len(spec) != 2:
+                raise TypeError(f"layers: a tuple spec must be (module, selector), got {spec!r}")
+            spec, select = spec[0], _check_selector(spec[1], spec)
+        entries.append((given_name, spec, select))
+    return entries
+
+
+def matching_modules(spec: ModuleSpec, named: Mapping[str, nn.Module]) -> list[str]:
+    """The names in ``named`` (a model's ``dict(named_modules())``) that a module name, type
+    or object matches, in the model's order; empty when none does."""
     if isinstance(spec, str):
-        if spec == "" or spec not in named:
-            close = [n for n in named if n and spec and spec.split(".")[-1] in n][:10]
-            raise ValueError(
-                f"layers names {spec!r}, which is not a module of the model"
-                + (f"; similar names: {close}" if close else "")
-                + " (infoflow.monitor.list_layers(model, example_input) lists every module)"
-            )
-        return [spec]
+        return [spec] if spec and spec in named else []
     if isinstance(spec, type) and issubclass(spec, nn.Module):
-        found = [n for n, m in named.items() if n and type(m) is spec]
-        if not found:
-            raise ValueError(f"layers names type {spec.__name__}, which the model does not use")
-        return found
+        return [n for n, m in named.items() if n and type(m) is spec]
     if isinstance(spec, nn.Module):
-        found = [n for n, m in named.items() if m is spec and n]
-        if not found:
-            raise ValueError(f"layers holds a {type(spec).__name__} object that is not a "
-                             "submodule of the model")
-        return found[:1]
+        return [n for n, m in named.items() if m is spec and n][:1]
     raise TypeError(
         f"layers must hold module names, nn.Module types or modules, optionally paired with a "
         f"selector as (module, selector), got {spec!r}"
     )
+
+
+def _modules(spec: Any, named: dict[str, nn.Module]) -> list[str]:
+    """Module names for one name, type or module object; an error when it matches none."""
+    found = matching_modules(spec, named)
+    if found:
+        return found
+    if isinstance(spec, str):
+        close = [n for n in named if n and spec and spec.split(".")[-1] in n][:10]
+        raise ValueError(
+            f"layers names {spec!r}, which is not a module of the model"
+            + (f"; similar names: {close}" if close else "")
+            + " (infoflow.monitor.list_layers(model, example_input) lists every module)"
+        )
+    if isinstance(spec, type):
+        raise ValueError(f"layers names type {spec.__name__}, which the model does not use")
+    raise ValueError(f"layers holds a {type(spec).__name__} object that is not a "
+                     "submodule of the model")
 
 
 def resolve_layers(
@@ -125,17 +164,9 @@ def resolve_layers(
                 "has no layer_names attribute"
             )
         layers = list(model.layer_names)
-    if isinstance(layers, (str, type, nn.Module, tuple)):
-        layers = [layers]
-    chosen = list(layers.items()) if isinstance(layers, Mapping) else [(None, s) for s in layers]
     found: list[Layer] = []
-    for given_name, spec in chosen:
-        select = None
-        if isinstance(spec, tuple):
-            if len(spec) != 2:
-                raise TypeError(f"layers: a tuple spec must be (module, selector), got {spec!r}")
-            spec, select = spec[0], _check_selector(spec[1], spec)
-        modules = _modules(model, spec, named)
+    for given_name, spec, select in layer_entries(layers):
+        modules = _modules(spec, named)
         if given_name is not None:
             if not isinstance(given_name, str) or not given_name:
                 raise TypeError(f"layers: names must be non-empty strings, got {given_name!r}")
