@@ -77,6 +77,16 @@ def flatten_samples(x: Any) -> Any:
 #: 6.8/5.8 s at 3000.
 SCIPY_SOLVER_SIZES = {"float64": (300, 1500), "float32": (400, 2500)}
 
+#: On CUDA, float32 matrices of fewer rows than this, and float32 stacks of any size, are solved
+#: in float64 and their eigenvalues cast back: cuSOLVER's float32 solvers were *slower* than its
+#: float64 ones there. ``python benchmarks/bench_solvers.py --device cuda`` on one H200 (torch
+#: 2.11, CUDA 13), best of 3, float32/float64 time: one matrix 1.08 at n = 1000, 1.17 at 2000,
+#: 1.05 at 4000, 0.98 at 6000, 0.95 at 8000, 0.83 at 10,000, 0.63 at 16,000; ten blocks
+#: (the class blocks of S(T, Y)) 2.58 at 10 × 100², 3.07 at 10 × 400², 1.01 at 10 × 600², 1.14
+#: at 10 × 1600². On one H100, whole float32 checkpoints of ``bench_scale.py --device cuda``
+#: took 1.3x the float64 time at n = 1000 and 4000 before this rule.
+CUDA_FLOAT32_SOLVER_FROM = 6000
+
 def eigvalsh(a: Any) -> Any:
     """Eigenvalues of a symmetric matrix (or a (b, m, m) stack), ascending; never eigenvectors.
 
@@ -84,7 +94,9 @@ def eigvalsh(a: Any) -> Any:
     the input: on the CPU, LAPACK's ``?syevd`` through SciPy in the measured middle range and
     ``torch.linalg.eigvalsh`` elsewhere, for NumPy arrays and torch tensors alike (both share
     memory with the input: no copy). Stacks go to torch's batched solver. CUDA tensors and
-    tensors that need a gradient always use torch. Both solvers read the lower triangle.
+    tensors that need a gradient always use torch; on CUDA, float32 stacks and float32 matrices
+    below :data:`CUDA_FLOAT32_SOLVER_FROM` rows are solved in float64 (faster there, and never
+    less accurate). Both solvers read the lower triangle.
     """
     n = a.shape[-1]
     low, high = SCIPY_SOLVER_SIZES["float32" if a.dtype.itemsize == 4 else "float64"]
@@ -94,6 +106,9 @@ def eigvalsh(a: Any) -> Any:
 
         if use_scipy and a.device.type == "cpu" and not a.requires_grad:
             return torch.from_numpy(_scipy_eigvalsh(a.numpy()))
+        if (a.device.type == "cuda" and a.dtype == torch.float32
+                and (a.ndim > 2 or n < CUDA_FLOAT32_SOLVER_FROM)):
+            return torch.linalg.eigvalsh(a.double()).to(a.dtype)
         return torch.linalg.eigvalsh(a)
     if use_scipy:
         return _scipy_eigvalsh(a)
