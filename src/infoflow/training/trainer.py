@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from infoflow._threads import fair_share, registered_run, thread_budget
 from infoflow.data import Dataset, load_dataset
 from infoflow.models import build_model
 from infoflow.monitor import Checkpoint, InformationMonitor, dpi_sensitivity, width_curves
@@ -225,7 +226,8 @@ class Trainer:
             return self.folder  # a finished run: resuming it changes nothing
         self.folder.lock()
         try:
-            self._run(progress, sensitivity)
+            with registered_run():  # runs side by side share the CPUs (fair_share)
+                self._run(progress, sensitivity)
         finally:
             self.folder.unlock()
         return self.folder
@@ -233,27 +235,31 @@ class Trainer:
     def _run(self, progress: Callable[[int], None] | None, sensitivity: bool) -> None:
         config = self.config
         if self.folder.last_measured_step() is None:
-            self._measure()
+            with thread_budget(fair_share()):
+                self._measure()
         while not self.finished:
             order = np.random.default_rng([config.seed, self.state["epoch"]]).permutation(
                 len(self.train_x)
             )
-            while self.state["batch"] < self.batches_per_epoch:
-                b = self.state["batch"]
-                idx = torch.as_tensor(order[b * config.batch_size : (b + 1) * config.batch_size],
-                                      device=self.train_x.device)
-                self._train_batch(idx)
-                if progress is not None:
-                    progress(1)
-                if self.state["step"] % config.measure_every == 0:
-                    self._measure()
+            with thread_budget(fair_share()):  # re-read every epoch: runs come and go
+                while self.state["batch"] < self.batches_per_epoch:
+                    b = self.state["batch"]
+                    idx = torch.as_tensor(
+                        order[b * config.batch_size : (b + 1) * config.batch_size],
+                        device=self.train_x.device)
+                    self._train_batch(idx)
+                    if progress is not None:
+                        progress(1)
+                    if self.state["step"] % config.measure_every == 0:
+                        self._measure()
             self._end_epoch()
-        if self.folder.last_measured_step() != self.state["step"]:
-            self._measure()
-        if sensitivity:
-            self.write_sensitivity()
-            self.state["finished"] = True
-            self._save()
+        with thread_budget(fair_share()):
+            if self.folder.last_measured_step() != self.state["step"]:
+                self._measure()
+            if sensitivity:
+                self.write_sensitivity()
+                self.state["finished"] = True
+                self._save()
 
     def write_sensitivity(self) -> None:
         """DPI verdicts at the final weights for every width rule and both layer-kernel modes,
