@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from infoflow._array import is_torch, namespace
+from infoflow._deferred import require
 from infoflow.options import ALPHA, DTYPE, SIGMA
 
 
@@ -47,10 +48,14 @@ def check_finite(x: Any, name: str) -> None:
     """Refuse NaN and infinity; one pass without a temporary array when all is well."""
     xp = namespace(x)
     plain = x.detach() if is_torch(x) else x
-    if bool(xp.isfinite(plain.sum())):  # a NaN or an infinity anywhere makes the sum non-finite
-        return
-    if not bool(xp.isfinite(plain).all()):
-        raise ValueError(f"{name} must hold only finite values, got NaN or infinity")
+
+    def fail() -> None:  # the sum can also overflow: look at every value before refusing
+        if not bool(xp.isfinite(plain).all()):
+            raise ValueError(f"{name} must hold only finite values, got NaN or infinity")
+
+    # a NaN or an infinity anywhere makes the sum non-finite; a device tensor's flag is read
+    # with the others at the end of a deferred_checks scope
+    require(xp.isfinite(plain.sum()), fail)
 
 
 def check_samples(x: Any, name: str = "x") -> Any:
@@ -104,14 +109,22 @@ def check_gram(k: Any, name: str = "K") -> Any:
     check_finite(k, name)
     xp = namespace(k)
     plain = k.detach() if is_torch(k) else k
-    if not _exactly_symmetric(plain):
+
+    def asymmetric() -> None:
         scale = max(float(plain.max()), -float(plain.min()), 1.0)
         eps = float(np.finfo(str(k.dtype).removeprefix("torch.")).eps)
         asym = float(abs(plain - plain.T).max())
         if asym > 100 * eps * scale:
             raise ValueError(f"{name} must be symmetric, got max |K - K.T| = {asym:.3g}")
-    if not bool((xp.diagonal(plain) > 0).all()):
+
+    def not_positive() -> None:
         raise ValueError(f"{name} must have a positive diagonal (K_ii = kappa(x_i, x_i) > 0)")
+
+    if is_torch(plain):  # flags that a deferred_checks scope reads together
+        require((plain == plain.T).all(), asymmetric)
+    elif not _exactly_symmetric(plain):
+        asymmetric()
+    require((xp.diagonal(plain) > 0).all(), not_positive)
     return k
 
 
@@ -167,14 +180,21 @@ def check_psd_spectrum(lam: Any, n: int) -> None:
     Gram at n = 1000, 350 times inside the tolerance there).
     """
     plain = lam.detach() if is_torch(lam) else lam
-    smallest, trace = float(plain.min()), float(plain.sum())
-    if smallest < -n * ROUND_OFF * max(trace, 0.0):
-        raise NotPositiveSemidefiniteError(
-            f"is not positive semi-definite: its normalised spectrum has the eigenvalue "
-            f"{smallest / trace if trace > 0 else smallest:.3g} (allowed round-off: "
-            f"{-n * ROUND_OFF:.2g}); a Gram matrix K_ij = kappa(x_i, x_j) of a positive-definite "
-            f"kernel has none"
-        )
+
+    def fail() -> None:
+        smallest, trace = float(plain.min()), float(plain.sum())
+        if smallest < -n * ROUND_OFF * max(trace, 0.0):
+            raise NotPositiveSemidefiniteError(
+                f"is not positive semi-definite: its normalised spectrum has the eigenvalue "
+                f"{smallest / trace if trace > 0 else smallest:.3g} (allowed round-off: "
+                f"{-n * ROUND_OFF:.2g}); a Gram matrix K_ij = kappa(x_i, x_j) of a "
+                f"positive-definite kernel has none"
+            )
+
+    if is_torch(plain):  # no synchronisation: a deferred_checks scope reads the flag
+        require(plain.min() >= -n * ROUND_OFF * plain.sum().clamp(min=0), fail)
+    else:
+        fail()
 
 
 def check_psd_entries(a: Any) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from infoflow._array import to_scalar
+from infoflow._deferred import error_prefix
 from infoflow._memory import check_fits
 from infoflow._validation import (
     NotPositiveSemidefiniteError,
@@ -42,10 +43,8 @@ def joint_entropy_of(grams: Sequence[Any], alpha: float, precision: str, method:
     check_fits(n, 3, 4 if precision == "float32" else 8, "an entropy",
                getattr(grams[0], "device", None))
     method = resolve_method(method, n, needs_gradient(grams))
-    try:
+    with error_prefix(name, NotPositiveSemidefiniteError):  # also a check read later
         return entropy_of_normalized(unit_product(grams, precision) / n, alpha, method)
-    except NotPositiveSemidefiniteError as error:
-        raise NotPositiveSemidefiniteError(f"{name} {error}") from None
 
 
 def renyi_entropy(

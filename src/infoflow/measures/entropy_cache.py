@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from infoflow._array import to_scalar
+from infoflow._deferred import error_prefix
 from infoflow._memory import check_fits
 from infoflow._validation import (
     NotPositiveSemidefiniteError,
@@ -227,13 +228,11 @@ class EntropyCache:
             product = first
             for name in ordered[1:]:
                 product = product * self._factors[name]
-            try:
+            what = ordered[0] if len(ordered) == 1 else f"({', '.join(ordered)}) joined"
+            with error_prefix(what, NotPositiveSemidefiniteError):  # also a check read later
                 self._entropies[key] = entropy_of_normalized(
                     product / self.n, self.alpha, self.method, blocks
                 )
-            except NotPositiveSemidefiniteError as error:
-                what = ordered[0] if len(ordered) == 1 else f"({', '.join(ordered)}) joined"
-                raise NotPositiveSemidefiniteError(f"{what} {error}") from None
         return self._entropies[key]
 
     def entropy(self, *names: Names) -> Any:

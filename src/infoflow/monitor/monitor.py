@@ -28,12 +28,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from infoflow._deferred import deferred_checks
 from infoflow.kernels import label_gram
 from infoflow.kernels.gram import _as_label_vector as label_vector
+from infoflow.measures.resampling import GroupJackknife, Interval
 from infoflow.monitor.activations import capture_activations, check_forward_fn, check_model
 from infoflow.monitor.chains import find_chains
 from infoflow.monitor.distributed import measure_across_ranks, process_group, unwrap_model
-from infoflow.measures.resampling import GroupJackknife, Interval
 from infoflow.monitor.dpi import EXCESS, Chains, DPIVerdict, check_dpi, link_name
 from infoflow.monitor.information_plane import information_plane, probe_cache
 from infoflow.monitor.layer_grams import (
@@ -57,7 +58,6 @@ from infoflow.options import (
     SATURATION,
     UNCERTAINTY,
 )
-
 
 #: The columns of :meth:`InformationMonitor.records` and :meth:`InformationMonitor.to_dataframe`
 #: (``low`` and ``high`` only with intervals).
@@ -297,8 +297,9 @@ class InformationMonitor:
     def _values(self, precompute: Any = None, grams: dict[str, list[Any]] | None = None,
                 ) -> dict[tuple[str, str], float]:
         grams = self._layer_grams() if grams is None else grams
-        return information_plane(self._probe, grams, pid_layers=self.pid_layers,
-                                 precompute=precompute)
+        with deferred_checks():  # on a device: the spectra's checks read once, not one by one
+            return information_plane(self._probe, grams, pid_layers=self.pid_layers,
+                                     precompute=precompute)
 
     def _verdict(self, values: dict[tuple[str, str], float],
                  excess: dict[tuple[str, str, str], tuple[float, float]] | None = None,
@@ -310,8 +311,9 @@ class InformationMonitor:
         """The layer's Gram matrices; an error names the layer."""
         build = feature_map_grams if name in self.pid_layers else layer_grams
         try:
-            return build(estimator_array(activation, self._device), rule=self.rule,
-                         conv_mode=self.conv_mode, target=self._y_gram)
+            with deferred_checks():  # on a device: one read of every check, inside the naming
+                return build(estimator_array(activation, self._device), rule=self.rule,
+                             conv_mode=self.conv_mode, target=self._y_gram)
         except (TypeError, ValueError) as error:
             raise type(error)(f"layer {name!r}: {error}") from error
 

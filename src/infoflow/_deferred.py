@@ -1,0 +1,114 @@
+"""Checks of device tensors read once per scope instead of one synchronisation each.
+
+A check such as "every value is finite" or "the smallest eigenvalue is not below the round-off
+tolerance" needs a boolean from the data. On an accelerator, reading it (``bool(tensor)``) makes
+the host wait for all queued work: one synchronisation per check, dozens per monitor checkpoint.
+Inside :func:`deferred_checks`, :func:`require` instead queues a check's boolean while it is
+still a tensor, and the scope reads all of them with one transfer when it ends, raising the
+error of the first check that failed — the same error, with the same message, that the check
+raises outside a scope. Work done after a failed check and before the scope ends is discarded
+with the exception.
+
+Outside a scope, and for NumPy arrays and Python booleans, :func:`require` checks at once.
+
+Examples
+--------
+>>> import torch
+>>> from infoflow._deferred import deferred_checks, require
+>>> def fail():
+...     raise ValueError("x must hold only finite values, got NaN or infinity")
+>>> with deferred_checks():
+...     require(torch.isfinite(torch.tensor([1.0, 2.0])).all(), fail)  # queued, not read
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from infoflow._array import is_torch
+
+_state = threading.local()
+
+
+def _pending() -> list[tuple[Any, Callable[[], None], tuple[tuple[str, type], ...]]] | None:
+    return getattr(_state, "pending", None)
+
+
+def _prefixes() -> tuple[tuple[str, type], ...]:
+    return getattr(_state, "prefixes", ())
+
+
+@contextmanager
+def deferred_checks() -> Iterator[None]:
+    """Queue the checks of torch tensors made inside (:func:`require`) and read them all at the
+    end with one synchronisation per device, raising the first failed check's error. Scopes
+    nest: the outermost reads. An exception raised inside the scope (a solver that fails on the
+    invalid data a queued check would have refused, say) is replaced by the failed check's
+    error, the original chained as its cause."""
+    if _pending() is not None:
+        yield
+        return
+    _state.pending = []
+    try:
+        yield
+    except BaseException as error:
+        pending, _state.pending = _state.pending, None
+        if isinstance(error, Exception):
+            _raise_first_failure(pending, cause=error)
+        raise
+    pending, _state.pending = _state.pending, None
+    _raise_first_failure(pending)
+
+
+def require(ok: Any, fail: Callable[[], None]) -> None:
+    """Call ``fail`` (which raises, or returns when a closer look finds nothing wrong) unless
+    ``ok`` holds; inside :func:`deferred_checks` a torch ``ok`` is queued instead of read."""
+    pending = _pending()
+    if pending is not None and is_torch(ok):
+        pending.append((ok.detach().reshape(()), fail, _prefixes()))
+        return
+    if not bool(ok):
+        fail()
+
+
+@contextmanager
+def error_prefix(prefix: str, kind: type[Exception]) -> Iterator[None]:
+    """Errors of type ``kind`` raised inside — at once, or later by a check queued inside —
+    read ``f"{prefix} {message}"``: a check deep in a computation names what it was computing."""
+    saved = _prefixes()
+    _state.prefixes = (*saved, (prefix, kind))
+    try:
+        yield
+    except kind as error:
+        raise kind(f"{prefix} {error}") from None
+    finally:
+        _state.prefixes = saved
+
+
+def _raise_first_failure(pending: list, cause: BaseException | None = None) -> None:
+    if not pending:
+        return
+    import torch
+
+    by_device: dict[Any, list[int]] = {}
+    for i, (ok, _, _) in enumerate(pending):
+        by_device.setdefault(ok.device, []).append(i)
+    failed = []
+    for indices in by_device.values():
+        flags = torch.stack([pending[i][0].to(torch.bool) for i in indices])
+        if bool(flags.all()):  # the one synchronisation per device
+            continue
+        failed += [i for i, good in zip(indices, flags.tolist()) if not good]
+    active = len(_prefixes())  # prefixes still open around this point add themselves
+    for i in sorted(failed):
+        _, fail, prefixes = pending[i]
+        try:
+            fail()
+        except Exception as error:
+            for prefix, kind in reversed(prefixes[active:]):
+                if isinstance(error, kind):
+                    error = kind(f"{prefix} {error}")
+            raise error from cause
