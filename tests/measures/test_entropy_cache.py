@@ -83,3 +83,29 @@ def test_pending_lists_what_a_computation_needs_and_add_entropies_fills_it(grams
     with pytest.raises(KeyError, match="unknown variable"):
         cache.add_entropies({("t", "z"): 1.0, "y": 0.5})
     assert cache.computed == 3  # nothing added when a name is unknown
+
+
+def test_plain_cpu_tensors_give_tensors_equal_to_numpy_and_mix_with_gradient_tensors():
+    """CPU tensors without a gradient are computed as NumPy views: the same values, handed back
+    as 0-dim tensors; a variable that needs a gradient added later still gets one."""
+    import torch
+
+    from infoflow import gaussian_gram, label_gram
+
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(60, 3)), rng.integers(0, 3, 60)
+    grams = {"x": gaussian_gram(x, 1.0), "y": label_gram(y)}
+    numpy_cache = EntropyCache(grams)
+    torch_cache = EntropyCache({k: torch.from_numpy(v) for k, v in grams.items()})
+    for names in (("x",), ("y",), ("x", "y")):
+        value = torch_cache.entropy(*names)
+        assert isinstance(value, torch.Tensor) and value.shape == ()
+        assert float(value) == numpy_cache.entropy(*names)
+    t = torch.tensor(rng.normal(size=(60, 2)), requires_grad=True)
+    child = torch_cache.extended({"t": gaussian_gram(t, 1.0)})
+    mi = child.mutual_information("t", "x")
+    mi.backward()
+    assert torch.isfinite(t.grad).all() and t.grad.abs().sum() > 0
+    assert float(mi) == pytest.approx(
+        numpy_cache.extended({"t": gaussian_gram(t.detach().numpy(), 1.0)})
+        .mutual_information("t", "x"), abs=1e-12)
