@@ -70,3 +70,22 @@ def test_mixed_kinds_are_refused():
 def test_total_correlation_needs_two_variables():
     with pytest.raises(ValueError, match="at least 2 variables"):
         total_correlation([np.eye(3)])
+
+
+@pytest.mark.parametrize("kind", [np.asarray, torch.tensor])
+def test_float32_spectra_of_grams_beyond_float32s_range(kind):
+    """A Gram of any scale is scaled to a unit diagonal before the cast to float32, so 1e300·K
+    gives K's entropy; an entry that still overflows exceeds its diagonal's geometric mean (not
+    PSD) and is refused, not turned into infinities or a warning."""
+    import warnings
+
+    from infoflow import NotPositiveSemidefiniteError, gaussian_gram, renyi_entropy
+
+    k = gaussian_gram(np.random.default_rng(0).normal(size=(30, 2)), 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(renyi_entropy(kind(1e300 * k), dtype="float32")) == pytest.approx(
+            float(renyi_entropy(k, dtype="float32")), abs=1e-5)
+        with pytest.raises(NotPositiveSemidefiniteError, match="geometric mean"):
+            renyi_entropy(kind(np.array([[1.0, 1e300], [1e300, 1.0]])), dtype="float32",
+                          alpha=1e-300)

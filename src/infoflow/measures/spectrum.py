@@ -34,16 +34,20 @@ from typing import Any
 import numpy as np
 
 from infoflow._array import (
-    as_float,
     eigvalsh,
     is_torch,
     logsumexp,
     namespace,
     plain_cpu_tensor,
 )
+from infoflow._deferred import require
 from infoflow._memory import block_bytes
 from infoflow._threads import budget_for
-from infoflow._validation import check_psd_entries, check_psd_spectrum
+from infoflow._validation import (
+    NotPositiveSemidefiniteError,
+    check_psd_entries,
+    check_psd_spectrum,
+)
 from infoflow.measures.approximation import (
     AUTO_EXACT_UP_TO,
     Exact,
@@ -81,12 +85,37 @@ def unit_product(grams: Sequence[Any], precision: str = "float64") -> Any:
     products is again a unit product, so a variable's factor can be formed once and reused in
     every joint it takes part in.
     """
-    product = unit_diagonal(as_float(grams[0], precision))
+    product = _unit_factor(grams[0], precision)
     for k in grams[1:]:
-        product = product * unit_diagonal(as_float(k, precision))
+        product = product * _unit_factor(k, precision)
     if is_torch(product) and product.requires_grad:  # the solver reads one triangle:
         return (product + product.T) / 2  # symmetrise so that gradients see both
     return product  # validated symmetric to round-off; the solver reads one triangle
+
+
+def _unit_factor(k: Any, precision: str) -> Any:
+    """``k`` scaled to a unit diagonal in its own precision, then cast to ``precision``: a
+    Gram matrix of any scale (1e300·K, say) fits float32 once scaled. An entry that still does
+    not fit exceeds the geometric mean of its diagonal entries (a 2 × 2 principal minor is
+    negative): the matrix is not positive semi-definite and is refused."""
+    k = unit_diagonal(k)
+    if str(k.dtype).removeprefix("torch.") == precision:
+        return k
+    if is_torch(k):
+        factor = k.to(getattr(namespace(k), precision))
+    else:
+        with np.errstate(over="ignore"):
+            factor = k.astype(precision)
+
+    def fail() -> None:
+        if not bool(namespace(factor).isfinite(factor).all()):
+            raise NotPositiveSemidefiniteError(
+                f"is not positive semi-definite: an entry exceeds the geometric mean of its "
+                f"diagonal entries beyond {precision}'s range")
+
+    plain = factor.detach() if is_torch(factor) else factor
+    require(namespace(plain).isfinite(plain.sum()), fail)
+    return factor
 
 
 #: ``blocks=DETECT``: find a matrix's diagonal blocks from its zero pattern.
