@@ -144,3 +144,14 @@ def test_float32_is_solved_where_cuda_is_faster():
         assert single.dtype == torch.float32
         torch.testing.assert_close(single, torch.linalg.eigvalsh(matrix.float().double()).float())
     assert 600 < CUDA_FLOAT32_SOLVER_FROM
+
+
+def test_a_cuda_run_leaves_the_callers_generators_alone(tmp_path):
+    from infoflow.training import RunConfig, Trainer
+
+    torch.manual_seed(11)  # seeds the CUDA generators too
+    cpu, cuda = torch.get_rng_state(), torch.cuda.get_rng_state()
+    Trainer(RunConfig(epochs=1, batch_size=256, probe_size=40, measure_every=3, filters=[2, 3],
+                      seed=7, device="cuda"), tmp_path / "run").run(sensitivity=False)
+    assert torch.equal(torch.get_rng_state(), cpu)
+    assert torch.equal(torch.cuda.get_rng_state(), cuda)

@@ -4,13 +4,19 @@ The loop is deterministic given the seed: the model is initialised from it, and 
 the training samples in epoch e is a permutation drawn from (seed, e). Together with the state
 saved after every record (model, optimizer, epoch, batch, step, running sums), a run resumed
 after a kill continues exactly where it stopped, and the same seed gives the same records.
+
+A run is a guest in its caller's process: it seeds and draws from the global generators (torch's
+CPU one and its CUDA device's, NumPy's legacy global one, Python's ``random``) only inside its
+own scope, which holds the run's generator states between calls, and gives the caller's states
+back when it leaves — the caller's draws and the run's do not interleave.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +55,35 @@ def _device(name: str) -> torch.device:
         raise ValueError(f"device {name!r} does not exist: this machine has "
                          f"{torch.cuda.device_count()} CUDA device(s)")
     return device
+
+
+def _generator_states(device: torch.device) -> dict[str, Any]:
+    """The states of the global generators a run on ``device`` may draw from."""
+    states = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+              "python": random.getstate()}
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    return states
+
+
+def _set_generator_states(states: dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(states["torch"])
+    np.random.set_state(states["numpy"])
+    random.setstate(states["python"])
+    if "cuda" in states:
+        torch.cuda.set_rng_state(states["cuda"], device)
+
+
+def _seeded_states(seed: int, device: torch.device) -> dict[str, Any]:
+    """The states of :func:`_generator_states` once seeded with ``seed`` (as
+    ``torch.manual_seed``, ``numpy.random.seed`` and ``random.seed`` leave them), made without
+    touching the global generators."""
+    states = {"torch": torch.Generator().manual_seed(seed).get_state(),
+              "numpy": np.random.RandomState(seed).get_state(),
+              "python": random.Random(seed).getstate()}
+    if device.type == "cuda":
+        states["cuda"] = torch.Generator(device).manual_seed(seed).get_state()
+    return states
 
 
 def _optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -111,12 +146,28 @@ class Trainer:
             )
         self.config = config
         self.on_checkpoint = on_checkpoint
-        torch.manual_seed(config.seed)
-        random.seed(config.seed)
-        np.random.seed(config.seed)
+        self.device = _device(config.device)
+        self._generators = _seeded_states(config.seed, self.device)
+        with self._own_generators():
+            self._set_up(config, resume)
+
+    @contextmanager
+    def _own_generators(self) -> Iterator[None]:
+        """The run's generator states in the global generators while it trains; the caller's
+        states are given back after, and the run's kept for its next call."""
+        caller = _generator_states(self.device)
+        _set_generator_states(self._generators, self.device)
+        try:
+            yield
+        finally:
+            self._generators = _generator_states(self.device)
+            _set_generator_states(caller, self.device)
+
+    def _set_up(self, config: RunConfig, resume: bool) -> None:
+        """Data, model (initialised from the seeded generators), optimizer, monitor, folder."""
         self.data: Dataset = load_dataset(config.data, root=config.data_dir,
                                           download=config.download)
-        device = _device(config.device)
+        device = self.device
         self.model = build_model(
             config.model, in_channels=self.data.channels, image_size=self.data.image_size,
             classes=self.data.classes, filters=config.filters,
@@ -226,7 +277,8 @@ class Trainer:
             return self.folder  # a finished run: resuming it changes nothing
         self.folder.lock()
         try:
-            with registered_run():  # runs side by side share the CPUs (fair_share)
+            # the CPUs shared with runs side by side (fair_share); the run's own generators
+            with registered_run(), self._own_generators():
                 self._run(progress, sensitivity)
         finally:
             self.folder.unlock()
