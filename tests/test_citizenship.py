@@ -1,5 +1,6 @@
-"""infoflow is a guest: measuring, plotting, reporting and training runs leave the caller's global
-state alone (matplotlib backend and rcParams, pyplot's figures, torch's default dtype, every RNG)."""
+"""infoflow is a guest: measuring, plotting, reporting and training runs leave the caller's
+global state alone (matplotlib backend and rcParams, pyplot's figures, torch's default dtype,
+every RNG)."""
 
 from __future__ import annotations
 
