@@ -185,3 +185,36 @@ def test_the_solvers_agree_on_both_sides_of_the_crossover(rng, monkeypatch, n):
         lam_t = _array.eigvalsh(torch.tensor(a))
         assert isinstance(lam_t, torch.Tensor)
         np.testing.assert_allclose(lam_t.numpy(), expected, atol=1e-15)
+
+
+def _indefinite_block_beside_a_larger_one(n: int) -> np.ndarray:
+    """I, except a 4-block with off-diagonal -1 (eigenvalue -2, all 2 x 2 minors valid) and an
+    all-ones 5-block: the batched solver pads the 4-block to size 5."""
+    k = np.eye(n)
+    k[:4, :4] = 2 * np.eye(4) - np.ones((4, 4))
+    k[4:9, 4:9] = 1.0
+    return k
+
+
+@pytest.mark.parametrize("as_torch", [False, True])
+def test_a_padded_block_keeps_its_negative_eigenvalues(as_torch):
+    """The pad lies below every block eigenvalue, even a negative one beyond -max|diag|."""
+    k = _indefinite_block_beside_a_larger_one(12)
+    k = torch.tensor(k, requires_grad=True) if as_torch else k
+    values = block_eigvalsh(k)
+    values = np.sort(values.detach().numpy() if as_torch else values)
+    np.testing.assert_allclose(values, np.linalg.eigvalsh(_indefinite_block_beside_a_larger_one(12)),
+                               atol=1e-12)
+    assert values[0] == pytest.approx(-2.0)
+
+
+@pytest.mark.parametrize("as_torch", [False, True])
+def test_a_non_psd_class_block_at_large_n_is_refused(as_torch):
+    """At n > 2900 the round-off tolerance n * eps32 exceeds 1/n: a pad of -max|diag| = -1/n
+    kept in place of a dropped eigenvalue -2/n used to pass; now the block's own is refused."""
+    from infoflow import NotPositiveSemidefiniteError, renyi_entropy
+
+    k = _indefinite_block_beside_a_larger_one(3000)
+    k = torch.tensor(k, requires_grad=True) if as_torch else k
+    with pytest.raises(NotPositiveSemidefiniteError, match="eigenvalue -0.000667"):
+        renyi_entropy(k, method="exact")

@@ -241,14 +241,16 @@ def _size_groups(sizes: np.ndarray) -> list[np.ndarray]:
 
 
 def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
-    """Eigenvalues of a symmetric matrix, solved block by block where it is block-diagonal.
+    r"""Eigenvalues of a symmetric matrix, solved block by block where it is block-diagonal.
 
     Exact: a block-diagonal matrix's spectrum is the union of its blocks' spectra. ``blocks``
     is :data:`DETECT` (from the zero pattern, :func:`block_labels`), block labels known in
     advance (:func:`common_blocks`), or None for one block. Blocks of similar size (the classes
     of a label Gram) are solved in one batched call: each is padded to the group's largest
-    size with a diagonal of ``-max|diag|``, whose eigenvalues lie below the block's own
-    (a positive semi-definite block's eigenvalues are >= 0 up to round-off) and are dropped by
+    size with a diagonal of :math:`-\max_i\sum_j|B_{ij}|` over the group's blocks B, which
+    by Gershgorin's theorem lies at or below every eigenvalue of every block — positive
+    semi-definite or not, so that a block's negative eigenvalue is kept and refused by
+    :func:`spectrum` like the unbatched solve's — and the pad eigenvalues are dropped by
     position; the pad is decoupled from the block, so this is exact. 1×1 blocks are their entry.
     """
     labels = block_labels(a) if isinstance(blocks, str) and blocks == DETECT else blocks
@@ -260,9 +262,6 @@ def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
     members = np.argsort(labels, kind="stable")
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     diagonal = xp.diagonal(a)
-    pad = -abs(diagonal).max()
-    if is_torch(pad):
-        pad = pad.detach()
     parts = []
     for group in _size_groups(sizes):
         m = int(sizes[group[0]])
@@ -283,7 +282,9 @@ def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
             index, both, padding = (torch.as_tensor(v, device=a.device)
                                     for v in (index, both, padding))
         stack = a[index[:, :, None], index[:, None, :]]
-        stack = xp.where(both, stack, xp.zeros_like(stack)) + padding * pad
+        stack = xp.where(both, stack, xp.zeros_like(stack))
+        bound = abs(stack.detach() if is_torch(stack) else stack).sum(-1).max()
+        stack = stack - padding * bound  # the pad lies below every block's eigenvalues
         values = eigvalsh(stack)  # ascending: each block's m - size pads come first
         keep = position[None, :] >= (m - sizes[group])[:, None]
         parts.append(values[xp.as_tensor(keep, device=a.device)] if is_torch(a)
