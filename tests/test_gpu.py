@@ -74,11 +74,11 @@ def test_lanczos_runs_on_the_device_and_agrees_with_the_cpu(dtype):
     rng = np.random.default_rng(0)
     a = gaussian_gram(rng.normal(size=(2000, 6)), 2.0) / 2000
     method = Lanczos()
-    cpu_nodes, cpu_weights = approximate_spectrum(a.astype(np.float32) if dtype == torch.float32
-                                                  else a, method)
+    cpu_nodes, cpu_weights, _ = approximate_spectrum(
+        a.astype(np.float32) if dtype == torch.float32 else a, method)
     matrix = torch.tensor(a, dtype=dtype, device="cuda")
     approximate_spectrum(matrix, method)  # warm-up: the solvers' first calls set up workspaces
-    (nodes, weights), syncs = count_syncs(lambda: approximate_spectrum(matrix, method))
+    (nodes, weights, _), syncs = count_syncs(lambda: approximate_spectrum(matrix, method))
     assert nodes.device.type == "cuda"
     # no round trip per Lanczos step or probe: the count does not grow with them (an H100 run
     # counted 6 in float64 and 5 in float32 for the QR and eigh calls' own checks, without the
@@ -89,6 +89,25 @@ def test_lanczos_runs_on_the_device_and_agrees_with_the_cpu(dtype):
     cpu_value = float(cpu_weights @ (cpu_nodes * np.log(np.where(cpu_nodes > 0, cpu_nodes, 1))))
     gpu_value = float((weights * nodes * torch.where(nodes > 0, nodes, 1).log()).sum())
     assert gpu_value == pytest.approx(cpu_value, abs=1e-6 if dtype == torch.float64 else 1e-4)
+
+
+def test_the_approximations_psd_check_adds_one_synchronisation_per_call():
+    """The Ritz values' bound on the smallest eigenvalue stays on the device and comes back with
+    the 2 x 2 minors' maximum in one transfer; an indefinite matrix is refused on the GPU too."""
+    from infoflow import Lanczos, NotPositiveSemidefiniteError
+    from infoflow.measures.approximation import approximate_spectrum
+    from infoflow.measures.spectrum import entropy_of_normalized
+
+    rng = np.random.default_rng(0)
+    a = torch.tensor(gaussian_gram(rng.normal(size=(2000, 6)), 2.0) / 2000, device="cuda")
+    _, alone = count_syncs(lambda: approximate_spectrum(a, Lanczos()))
+    value, total = count_syncs(lambda: entropy_of_normalized(a, 1.01, Lanczos(), blocks=None))
+    assert value.device.type == "cuda"
+    assert total <= alone + 1, (total, alone)
+    bad = a.clone()
+    bad[:8, :8] = (2 * torch.eye(8, device="cuda") - 1) / 2000
+    with pytest.raises(NotPositiveSemidefiniteError, match="Ritz values prove"):
+        entropy_of_normalized(bad, 1.01, Lanczos(), blocks=None)
 
 
 def test_label_entropy_on_the_device_is_the_closed_form_in_float32():

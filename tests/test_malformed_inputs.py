@@ -255,6 +255,65 @@ def test_not_positive_semidefinite_is_refused(as_torch):
             infoflow.renyi_entropy(bad, method=method)
 
 
+def _indefinite_with_valid_minors(n: int = 60) -> np.ndarray:
+    """Unit diagonal, no zero entry, every |K_ij| <= 1 (all 2 x 2 principal minors valid), and
+    a normalised eigenvalue of -0.045: half a Gaussian Gram plus half of I with a clique of 8
+    samples whose off-diagonal entries are -1."""
+    x = np.linspace(0, 1, n)
+    clique = np.eye(n)
+    members = np.arange(0, n, 8)[:8]
+    clique[np.ix_(members, members)] = 2 * np.eye(8) - 1
+    k = 0.5 * np.exp(-(x[:, None] - x[None]) ** 2 / 0.02) + 0.5 * clique
+    assert (k != 0).all() and np.abs(k).max() <= 1
+    assert np.linalg.eigvalsh(k / n).min() < -0.04
+    return k
+
+
+@pytest.mark.parametrize("as_torch", [False, True])
+@pytest.mark.parametrize("method", [infoflow.Lanczos(rank=5, probes=2, steps=5),
+                                    infoflow.Lanczos(rank=1, probes=2, steps=5),
+                                    infoflow.Nystrom(rank=60), "lanczos", "nystrom"])
+def test_the_approximations_refuse_what_their_ritz_values_prove_indefinite(method, as_torch):
+    """The 2 x 2 minors pass; the Ritz values of Q^T A Q or of the tail's Lanczos tridiagonals
+    (computed anyway) show the negative eigenvalue."""
+    k = _indefinite_with_valid_minors()
+    k = torch.tensor(k, requires_grad=True) if as_torch else k
+    with pytest.raises(infoflow.NotPositiveSemidefiniteError, match="Ritz values prove an eigen"):
+        infoflow.renyi_entropy(k, method=method)
+
+
+def test_an_approximation_sees_only_what_its_subspaces_reach():
+    """Necessary, not sufficient (docs/estimators.md): the top 5 Ritz values of this matrix are
+    positive, and Nyström has no other nodes, so the negative eigenvalue goes unseen."""
+    value = infoflow.renyi_entropy(_indefinite_with_valid_minors(), method=infoflow.Nystrom(rank=5))
+    assert 0 <= value <= math.log2(60)
+
+
+@given(st.integers(2, 12), st.integers(0, 2**16))
+@settings(max_examples=100, deadline=None)
+def test_alpha_two_stays_in_range_whenever_the_minors_hold(n, seed):
+    """Symmetric, unit diagonal, |K_ij| <= 1: ||A||_F^2 lies in [1/n, 1] (Cauchy–Schwarz on a
+    trace-1 spectrum below, the minors above), so S_2 lies in [0, log2 n] — a range check of
+    the result would refuse nothing the minors let through."""
+    rng = np.random.default_rng(seed)
+    k = rng.uniform(-1, 1, size=(n, n))
+    k = np.triu(k, 1) + np.triu(k, 1).T + np.eye(n)
+    _in_range(infoflow.renyi_entropy(k, alpha=2.0), 0.0, math.log2(n))
+    assert 0 <= infoflow.renyi_entropy(_indefinite_with_valid_minors(), alpha=2.0) <= math.log2(60)
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.3, 100.0])
+@pytest.mark.parametrize("method", [infoflow.Lanczos(rank=20, probes=4, steps=8),
+                                    infoflow.Nystrom(rank=20)])
+def test_the_ritz_check_refuses_no_round_off(sigma, method):
+    """Float32 Gaussian Grams, from nearly the identity to nearly all ones: their Ritz values'
+    round-off stays inside the tolerance."""
+    x = np.random.default_rng(0).normal(size=(400, 3)).astype(np.float32)
+    k = infoflow.gaussian_gram(x, sigma)
+    for dtype in ("float32", "float64"):
+        _in_range(infoflow.renyi_entropy(k, method=method, dtype=dtype), 0.0, math.log2(400))
+
+
 def test_round_off_is_not_refused():
     """A float32 Gaussian Gram's negative round-off eigenvalues are inside the tolerance."""
     rng = np.random.default_rng(0)
@@ -279,3 +338,19 @@ def test_huge_alpha_is_the_min_entropy(as_torch):
         warnings.simplefilter("error")
         for alpha in (1e6, 1e15, 1e16, 1e300, math.inf):
             assert _value(infoflow.renyi_entropy(k, alpha=alpha)) == pytest.approx(limit, abs=1e-5)
+
+
+@pytest.mark.parametrize("as_torch", [False, True])
+def test_a_gram_near_the_float_range_keeps_its_diagonal_in_float32(as_torch):
+    """A float64 Gram with a diagonal of 1e-300 is scaled to a unit diagonal before it is
+    narrowed to float32 (where 1e-300 is 0): the entropy is the one of the scaled matrix."""
+    k = np.array([[1.0, 0.5], [0.5, 1.0]])
+    expected = infoflow.renyi_entropy(k, alpha=2.0)
+    assert expected == pytest.approx(-math.log2(0.625))
+    tiny = torch.as_tensor(k * 1e-300) if as_torch else k * 1e-300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for alpha in (2.0, 1.01, 1e-300):
+            value = _value(infoflow.renyi_entropy(tiny, alpha=alpha, dtype="float32"))
+            assert value == pytest.approx(_value(infoflow.renyi_entropy(k, alpha=alpha)),
+                                          abs=1e-5)

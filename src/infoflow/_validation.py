@@ -199,18 +199,45 @@ def check_psd_spectrum(lam: Any, n: int) -> None:
         fail()
 
 
-def check_psd_entries(a: Any) -> None:
-    r"""Where no spectrum is computed (α = 2, the approximations): the 2 × 2 principal minors,
-    :math:`|A_{ij}| \le \sqrt{A_{ii}A_{jj}} = 1/n` for the trace-normalised product of
-    unit-diagonal Gram matrices, to :data:`ROUND_OFF` times 16.
+def check_psd_entries(a: Any, lowest: Any = None) -> None:
+    r"""Where no full spectrum is computed (α = 2, the approximations): the 2 × 2 principal
+    minors, :math:`|A_{ij}| \le \sqrt{A_{ii}A_{jj}} = 1/n` for the trace-normalised product of
+    unit-diagonal Gram matrices, to :data:`ROUND_OFF` times 16; and for the approximations the
+    bound ``lowest`` on the smallest eigenvalue that their Ritz values prove
+    (:class:`~infoflow.measures.approximation.ApproximateSpectrum`), to the tolerance of
+    :func:`check_psd_spectrum`.
 
-    A necessary condition for positive semi-definiteness, one pass over the matrix. It implies
-    :math:`\lVert A\rVert_F^2 \le 1`, so that the α = 2 entropy lies in :math:`[0, \log_2 n]`.
+    Necessary conditions for positive semi-definiteness, not sufficient: an indefinite matrix
+    that passes them is not detected. One pass over the matrix; for torch both come to one
+    flag (:func:`~infoflow._deferred.require`): one synchronisation per call, none inside a
+    :func:`~infoflow._deferred.deferred_checks` scope. The minors imply
+    :math:`\lVert A\rVert_F^2 \le 1`, and
+    :math:`\lVert A\rVert_F^2 = \sum\lambda^2 \ge (\sum\lambda)^2/n = 1/n` holds for every
+    symmetric trace-1 matrix, so the α = 2 entropy lies in :math:`[0, \log_2 n]` whenever they
+    hold: a range check of the result would refuse nothing more.
     """
     plain = a.detach() if is_torch(a) else a
-    largest = float(abs(plain).max()) * a.shape[0]
-    if largest > 1 + 16 * ROUND_OFF:
-        raise NotPositiveSemidefiniteError(
-            f"is not positive semi-definite: an entry exceeds the geometric mean of its "
-            f"diagonal entries (|K_ij| / sqrt(K_ii K_jj) = {largest:.6g} > 1)"
-        )
+    n = a.shape[0]
+    largest = abs(plain).max() * n
+
+    def fail() -> None:
+        if float(largest) > 1 + 16 * ROUND_OFF:
+            raise NotPositiveSemidefiniteError(
+                f"is not positive semi-definite: an entry exceeds the geometric mean of its "
+                f"diagonal entries (|K_ij| / sqrt(K_ii K_jj) = {float(largest):.6g} > 1)"
+            )
+        if lowest is not None and float(lowest) < -n * ROUND_OFF:
+            raise NotPositiveSemidefiniteError(
+                f"is not positive semi-definite: the approximation's Ritz values prove an "
+                f"eigenvalue <= {float(lowest):.3g} of its normalised spectrum (allowed round-off: "
+                f"{-n * ROUND_OFF:.2g}); a Gram matrix K_ij = kappa(x_i, x_j) of a "
+                "positive-definite kernel has none"
+            )
+
+    if is_torch(plain):  # one flag for both, read by require (or by a deferred_checks scope)
+        ok = largest <= 1 + 16 * ROUND_OFF
+        if lowest is not None:
+            ok = ok & (lowest >= -n * ROUND_OFF)
+        require(ok, fail)
+    else:
+        fail()

@@ -53,10 +53,10 @@ def test_full_rank_approximations_are_exact(rng):
 def test_weights_sum_to_n_and_nodes_to_the_trace(clustered):
     k, _ = clustered
     a = k / len(k)
-    nodes, weights = approximate_spectrum(a, Nystrom(rank=100))
+    nodes, weights, _ = approximate_spectrum(a, Nystrom(rank=100))
     assert weights.sum() == pytest.approx(len(k))
     assert (weights * nodes).sum() == pytest.approx(1.0, abs=1e-9)
-    nodes, weights = approximate_spectrum(a, Lanczos())
+    nodes, weights, _ = approximate_spectrum(a, Lanczos())
     assert weights.sum() == pytest.approx(len(k), rel=0.05)  # stochastic count
     assert (weights * nodes).sum() == pytest.approx(1.0, abs=1e-9)  # the tail's trace is matched
 
@@ -124,3 +124,21 @@ def test_float32_products(clustered):
 def test_bad_methods(method, match):
     with pytest.raises((ValueError, TypeError), match=match):
         renyi_entropy(np.eye(4), method=method)
+
+
+@pytest.mark.parametrize("method", [Nystrom(rank=5), Nystrom(rank=5, power_iterations=0),
+                                    Lanczos(rank=3, probes=3, steps=6), Lanczos(rank=30)])
+@pytest.mark.parametrize("seed", range(4))
+def test_lowest_bounds_the_smallest_eigenvalue_from_above(method, seed):
+    """Ritz values (Cauchy interlacing) and the tail's mean (Ky Fan) can only overstate the
+    smallest eigenvalue: indefinite matrices never get a bound below it, Gaussian Grams never
+    one below the round-off tolerance."""
+    rng = np.random.default_rng(seed)
+    b = rng.normal(size=(40, 40))
+    for a in ((b + b.T) / 2, gaussian_gram(rng.normal(size=(40, 2)), 0.7)):
+        a = a / np.trace(a) if np.trace(a) > 0 else a
+        lowest = approximate_spectrum(a, method).lowest
+        assert lowest >= np.linalg.eigvalsh(a).min() - 1e-12
+    assert lowest >= -1e-12
+    tensor = approximate_spectrum(torch.tensor(a), method).lowest
+    assert tensor.shape == () and float(tensor) == pytest.approx(lowest, abs=1e-12)

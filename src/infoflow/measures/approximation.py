@@ -39,7 +39,7 @@ without gradient (use the exact method to back-propagate).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -139,10 +139,28 @@ def _qr(xp, y: Any) -> Any:
     return xp.linalg.qr(y)[0]
 
 
+class ApproximateSpectrum(NamedTuple):
+    r"""Weighted nodes approximating the spectrum of a trace-1 matrix A, and an eigenvalue of A
+    proved by what was computed.
+
+    ``lowest`` (0-dim, where A lives) bounds the smallest eigenvalue from above,
+    :math:`\lambda_{\min}(A) \le` ``lowest`` up to round-off: it is the least of the Ritz
+    values of A on the top subspace (:math:`Q^\top AQ`, by Cauchy's interlacing), of the tail's
+    Lanczos tridiagonals (Ritz values of A on vectors orthogonal to Q) and of the tail's mean
+    :math:`(\operatorname{tr}A - \sum\theta)/(n - k)` (Ky Fan: the top k Ritz values sum to at
+    most the top k eigenvalues). A positive semi-definite A has ``lowest`` >= 0 up to round-off;
+    a negative eigenvalue the computation does not see leaves it unaffected.
+    """
+
+    nodes: Any
+    weights: Any
+    lowest: Any
+
+
 def _top_ritz(xp, to_device, product, n: int, rank: int, power_iterations: int,
               rng: np.random.Generator):
-    """Orthonormal basis Q (n × k) of the dominant range, the Ritz values of A on it, and
-    AQ (for the tail's exact second moment)."""
+    """Orthonormal basis Q (n × k) of the dominant range, the Ritz values of A on it (not
+    clamped at zero), and AQ (for the tail's exact second moment)."""
     k = min(rank, n)
     y = product(to_device(rng.standard_normal((n, k))))
     for _ in range(power_iterations):
@@ -150,16 +168,19 @@ def _top_ritz(xp, to_device, product, n: int, rank: int, power_iterations: int,
     q = _qr(xp, y)
     aq = product(q)
     h = q.T @ aq
-    ritz = xp.linalg.eigvalsh((h + h.T) / 2)
-    return q, ritz.clamp(min=0) if xp is not np else np.clip(ritz, 0, None), aq, h
+    return q, xp.linalg.eigvalsh((h + h.T) / 2), aq, h
+
+
+def _clamped(xp, values: Any) -> Any:
+    return values.clamp(min=0) if xp is not np else np.clip(values, 0, None)
 
 
 def _lanczos_nodes(xp, to_device, product, q: Any, n: int, probes: int, steps: int,
-                   rng: np.random.Generator) -> tuple[Any, Any]:
-    """Quadrature nodes and weights for the spectrum of A projected off span(q), computed
-    where A lives: the probes are drawn on the host (the same numbers on every device) and
-    copied over once; every step, the reorthogonalisation and the tridiagonal solves run
-    with ``xp``."""
+                   rng: np.random.Generator) -> tuple[Any, Any, Any]:
+    """Quadrature nodes and weights for the spectrum of A projected off span(q), and the least
+    node before it is clamped at zero, computed where A lives: the probes are drawn on the host
+    (the same numbers on every device) and copied over once; every step, the
+    reorthogonalisation and the tridiagonal solves run with ``xp``."""
 
     def deflated(x: Any) -> Any:
         x = x - q @ (q.T @ x)
@@ -196,9 +217,8 @@ def _lanczos_nodes(xp, to_device, product, q: Any, n: int, probes: int, steps: i
         tridiagonal = (xp.diag_embed(a_diag) + xp.diag_embed(b_diag, 1)
                        + xp.diag_embed(b_diag, -1))
     theta, vectors = xp.linalg.eigh(tridiagonal)  # one batched call for all probes
-    nodes = theta.clamp(min=0) if xp is not np else np.clip(theta, 0, None)
     weights = norms2[:, None] * vectors[:, 0, :] ** 2 / probes
-    return nodes.reshape(-1), weights.reshape(-1)
+    return _clamped(xp, theta).reshape(-1), weights.reshape(-1), theta.min()
 
 
 def _calibrated(xp, nodes: Any, weights: Any, first: Any, second: Any) -> Any:
@@ -231,32 +251,39 @@ def _calibrated(xp, nodes: Any, weights: Any, first: Any, second: Any) -> Any:
     return xp.where(usable, both, ratio)
 
 
-def approximate_spectrum(a: Any, method: Nystrom | Lanczos) -> tuple[Any, Any]:
-    """Weighted nodes (theta, w) approximating the spectrum of trace-1 ``a``: float64, of
-    ``a``'s kind and on its device."""
+def approximate_spectrum(a: Any, method: Nystrom | Lanczos) -> ApproximateSpectrum:
+    """Weighted nodes (theta, w) approximating the spectrum of trace-1 ``a``, and the bound
+    ``lowest`` on its smallest eigenvalue (:class:`ApproximateSpectrum`): float64, of ``a``'s
+    kind and on its device, with no host round trip."""
     n = a.shape[0]
     xp, to_device, product = _backend(a)
     rng = np.random.default_rng(method.seed)
     q, ritz, aq, h = _top_ritz(xp, to_device, product, n, method.rank, method.power_iterations,
                                rng)
+    lowest = ritz.min()
     weights = xp.ones_like(ritz)
     rest = n - len(ritz)
     if rest == 0:
-        return ritz, weights
+        return ApproximateSpectrum(_clamped(xp, ritz), weights, lowest)
     plain = a.detach() if is_torch(a) else a
-    tail_trace = xp.diagonal(plain).sum(dtype=xp.float64) - ritz.sum()
-    tail_trace = tail_trace.clamp(min=0) if xp is not np else max(tail_trace, 0.0)
+    trace = xp.diagonal(plain).sum(dtype=xp.float64)
+    lowest = xp.minimum(lowest, (trace - ritz.sum()) / rest)
+    ritz = _clamped(xp, ritz)
+    tail_trace = _clamped(xp, trace - ritz.sum())
     if isinstance(method, Nystrom):
-        return (xp.cat([ritz, (tail_trace / rest).reshape(1)]) if xp is not np
-                else np.append(ritz, tail_trace / rest),
-                xp.cat([weights, xp.full_like(weights[:1], rest)]) if xp is not np
-                else np.append(weights, rest))
-    nodes, node_weights = _lanczos_nodes(xp, to_device, product, q, n, method.probes,
-                                         method.steps, rng)
+        return ApproximateSpectrum(
+            xp.cat([ritz, (tail_trace / rest).reshape(1)]) if xp is not np
+            else np.append(ritz, tail_trace / rest),
+            xp.cat([weights, xp.full_like(weights[:1], rest)]) if xp is not np
+            else np.append(weights, rest),
+            lowest,
+        )
+    nodes, node_weights, tail_lowest = _lanczos_nodes(xp, to_device, product, q, n,
+                                                      method.probes, method.steps, rng)
     # the tail's exact second moment: ||PAP||_F^2 = ||A||_F^2 - 2 ||AQ||_F^2 + ||Q^T A Q||_F^2
     frobenius = (plain * plain).sum(dtype=xp.float64)
-    tail_square = frobenius - 2 * (aq * aq).sum() + (h * h).sum()
-    tail_square = tail_square.clamp(min=0) if xp is not np else max(tail_square, 0.0)
+    tail_square = _clamped(xp, frobenius - 2 * (aq * aq).sum() + (h * h).sum())
     node_weights = _calibrated(xp, nodes, node_weights, tail_trace, tail_square)
     join = xp.cat if xp is not np else np.concatenate
-    return join([ritz, nodes]), join([weights, node_weights])
+    return ApproximateSpectrum(join([ritz, nodes]), join([weights, node_weights]),
+                               xp.minimum(lowest, tail_lowest))

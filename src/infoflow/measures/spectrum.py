@@ -75,6 +75,14 @@ def unit_diagonal(k: Any) -> Any:
     return k / (d[:, None] * d[None, :])
 
 
+def _unit_factor(k: Any, precision: str) -> Any:
+    """``k`` scaled to a unit diagonal, in ``precision``: a float64 Gram is scaled before it is
+    narrowed to float32, where a diagonal near the float range (1e-300) would underflow to 0."""
+    if precision == "float32" and str(k.dtype).removeprefix("torch.") == "float64":
+        return as_float(unit_diagonal(k), precision)
+    return unit_diagonal(as_float(k, precision))
+
+
 def unit_product(grams: Sequence[Any], precision: str = "float64") -> Any:
     r"""The Hadamard product of Gram matrices each scaled to a unit diagonal, symmetrised.
 
@@ -364,7 +372,10 @@ def entropy_of_normalized(a: Any, alpha: float, method: Method = EXACT,
 
     A delta kernel's Gram (:func:`is_delta`, found when ``blocks`` is :data:`DETECT`) has its
     closed form (:func:`delta_spectrum`). Otherwise :math:`\alpha = 2` uses
-    :math:`-\log_2\lVert A\rVert_F^2` and no spectrum, whatever the method.
+    :math:`-\log_2\lVert A\rVert_F^2` and no spectrum, whatever the method. Positive
+    semi-definiteness is checked on the exact spectrum (:func:`spectrum`); at α = 2 on the
+    2 × 2 principal minors, and for the approximations on the minors and the eigenvalue bound
+    their Ritz values give (:func:`~infoflow._validation.check_psd_entries`).
     Other orders use the exact spectrum (solved on ``blocks``, see :func:`block_eigvalsh`) or an
     approximation (:mod:`~infoflow.measures.approximation`). A CPU tensor that needs no
     gradient is computed as a NumPy array on the same memory (no copy): NumPy's BLAS and the
@@ -385,14 +396,13 @@ def _entropy_of_normalized(a: Any, alpha: float, method: Method, blocks: Any) ->
         blocks = block_labels(a)
         if is_delta(a, blocks):  # a delta kernel: the closed form, exact in any precision
             return entropy_of_spectrum(delta_spectrum(blocks, a.shape[0], a), alpha)
-    if alpha == 2.0 or not isinstance(method, Exact):
-        check_psd_entries(a)
     if alpha == 2.0:
+        check_psd_entries(a)
         return -namespace(a).log((a * a).sum()) / math.log(2)
-    if isinstance(method, Exact):
-        return entropy_of_spectrum(spectrum(a, alpha, blocks), alpha)
-    if blocks is not None and int(np.bincount(blocks).max()) <= AUTO_EXACT_UP_TO:
+    if isinstance(method, Exact) or (
+            blocks is not None and int(np.bincount(blocks).max()) <= AUTO_EXACT_UP_TO):
         # small diagonal blocks (a joint with the labels): exact costs less than approximating
         return entropy_of_spectrum(spectrum(a, alpha, blocks), alpha)
-    nodes, weights = approximate_spectrum(a, method)
-    return entropy_of_spectrum(nodes, alpha, weights)
+    estimate = approximate_spectrum(a, method)
+    check_psd_entries(a, estimate.lowest)  # one flag with the minors, after the device work
+    return entropy_of_spectrum(estimate.nodes, alpha, estimate.weights)
