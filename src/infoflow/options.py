@@ -256,6 +256,9 @@ STEPS = Option("steps", 15, "integer", low=1, help="Lanczos steps per probe")
 POWER_ITERATIONS = Option("power_iterations", 1, "integer", low=0,
                           help="power iterations of the randomised range finder")
 APPROXIMATION_SEED = Option("seed", 0, "integer", low=0, help="seed of an approximation")
+STEP = Option("step", None, "integer", low=0, help="the training step a checkpoint is taken at")
+EPOCH = Option("epoch", None, "integer", low=0, optional=True,
+               help="the epoch a checkpoint is taken in")
 
 #: The library's options by name (the run's own options are in infoflow.training.config).
 OPTIONS: dict[str, Option] = {

@@ -6,6 +6,7 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from infoflow import __version__
 from infoflow.cli.layers import add_layers_parser
@@ -36,8 +37,16 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake told in one line (its subcommands' parsers are of this class
+    too): the error, and where the options are listed, instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="infoflow",
         description="Information flow in neural networks with the matrix-based Rényi α-entropy.",
     )

@@ -52,10 +52,12 @@ from infoflow.options import (
     CONV_MODE,
     DPI_TOLERANCE,
     DTYPE,
+    EPOCH,
     METHOD,
     PROBE_BATCH_SIZE,
     RULE,
     SATURATION,
+    STEP,
     UNCERTAINTY,
 )
 
@@ -185,6 +187,22 @@ class InformationMonitor:
         :class:`~infoflow.measures.resampling.GroupJackknife` scheme. The replicates reuse the
         checkpoint's Gram matrices; they cost 10 more estimates on 0.9 n samples per
         checkpoint, about 8 times the checkpoint (docs/uncertainty.md). Not with ``distributed``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A malformed argument, named in the message: probe inputs that are not real numbers,
+        not finite in the dtype they are computed in, or fewer than 2; labels of another
+        length or not integer classes; an option out of its range (:mod:`infoflow.options`),
+        also ``step`` and ``epoch`` of :meth:`measure` (integers >= 0).
+    TypeError, ValueError, IndexError, RuntimeError
+        A layer that cannot be measured, named in the message: a spec that matches no module,
+        a selector that does not fit its output, NaN or infinite activations, a layer that did
+        not run or ran more than once in one forward pass.
+    MemoryBudgetError
+        A Gram matrix that would exceed the memory budget (:func:`infoflow.set_memory_options`).
+
+    Errors raised by the model's own forward pass propagate unchanged.
     """
 
     def __init__(
@@ -225,6 +243,9 @@ class InformationMonitor:
         self.labels = _probe_labels(labels, n)
         self._layers = resolve_layers(model, layers)
         self.layers = [layer.name for layer in self._layers]
+        if isinstance(pid_layers, str):
+            raise TypeError(f"pid_layers must be a sequence of layer names, got the string "
+                            f"{pid_layers!r}")
         self.pid_layers = list(pid_layers or ())
         outside = [name for name in self.pid_layers if name not in self.layers]
         if outside:
@@ -251,8 +272,11 @@ class InformationMonitor:
         if self.uncertainty is not None and self._group is not None:
             raise ValueError("uncertainty is not available with distributed measurement; "
                              "measure with distributed=False for confidence intervals")
-        self._replicates = (None if self.uncertainty is None
-                            else PlaneReplicates(self._probe, self.uncertainty))
+        try:
+            self._replicates = (None if self.uncertainty is None
+                                else PlaneReplicates(self._probe, self.uncertainty))
+        except ValueError as error:
+            raise ValueError(f"uncertainty: {error}") from None
 
     @property
     def n(self) -> int:
@@ -272,6 +296,7 @@ class InformationMonitor:
         With ``distributed`` every rank must call it at the same step; each rank computes a
         share of the entropies and keeps the same checkpoint.
         """
+        step, epoch = STEP.check(step), EPOCH.check(epoch)
         intervals, excess = {}, {}
         if self._group is not None:
             values = measure_across_ranks(self._values, group=self._group, timeout=self.timeout,

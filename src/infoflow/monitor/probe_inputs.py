@@ -55,6 +55,8 @@ def as_probe(inputs: Any, dtype: torch.dtype, *, minimum: int = 2) -> tuple[Any,
 
     def convert(x: Any) -> Any:
         if isinstance(x, np.ndarray):
+            if x.dtype.kind not in "biufc":
+                raise TypeError(f"inputs must hold numbers, got a NumPy array of dtype {x.dtype}")
             t = torch.from_numpy(np.ascontiguousarray(x))
             return t.to(dtype) if t.is_floating_point() else t
         if isinstance(x, Mapping):
@@ -79,6 +81,12 @@ def as_probe(inputs: Any, dtype: torch.dtype, *, minimum: int = 2) -> tuple[Any,
     (n,), = sizes
     if n < minimum:
         raise ValueError(f"inputs must hold n >= {minimum} probe samples, got {n}")
+    for t in found:
+        if t.is_complex():
+            raise TypeError(f"inputs must be real-valued, got dtype {t.dtype}")
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ValueError(f"inputs must hold only finite values (in dtype {t.dtype}, the "
+                             "model's for NumPy input), got NaN or infinity")
     return probe, n
 
 
