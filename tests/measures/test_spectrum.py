@@ -197,21 +197,25 @@ def _indefinite_block_beside_a_larger_one(n: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("as_torch", [False, True])
-def test_a_padded_block_keeps_its_negative_eigenvalues(as_torch):
-    """The pad lies below every block eigenvalue, even a negative one beyond -max|diag|."""
+def test_a_block_eigenvalue_below_the_pad_is_refused(as_torch):
+    """Dropping the pads by position would drop the 4-block's -2 (below the pad -1) and keep a
+    pad value in its place; the dropped values are checked to be the pad."""
+    from infoflow import NotPositiveSemidefiniteError
+
     k = _indefinite_block_beside_a_larger_one(12)
     k = torch.tensor(k, requires_grad=True) if as_torch else k
-    values = block_eigvalsh(k)
-    values = np.sort(values.detach().numpy() if as_torch else values)
-    np.testing.assert_allclose(values, np.linalg.eigvalsh(_indefinite_block_beside_a_larger_one(12)),
+    with pytest.raises(NotPositiveSemidefiniteError, match="eigenvalue -2, below -max A_ii = -1"):
+        block_eigvalsh(k)
+    fine = _indefinite_block_beside_a_larger_one(12)
+    fine[:4, :4] = np.eye(4) + 0.1  # the same blocks, positive definite: pads dropped exactly
+    np.testing.assert_allclose(np.sort(block_eigvalsh(fine)), np.linalg.eigvalsh(fine),
                                atol=1e-12)
-    assert values[0] == pytest.approx(-2.0)
 
 
 @pytest.mark.parametrize("as_torch", [False, True])
 def test_a_non_psd_class_block_at_large_n_is_refused(as_torch):
-    """At n > 2900 the round-off tolerance n * eps32 exceeds 1/n: a pad of -max|diag| = -1/n
-    kept in place of a dropped eigenvalue -2/n used to pass; now the block's own is refused."""
+    """At n > 2900 the round-off tolerance n * eps32 exceeds 1/n: a pad value -max|diag| = -1/n
+    kept in place of a dropped eigenvalue -2/n used to pass the spectrum's check."""
     from infoflow import NotPositiveSemidefiniteError, renyi_entropy
 
     k = _indefinite_block_beside_a_larger_one(3000)

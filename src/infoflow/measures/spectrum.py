@@ -248,6 +248,25 @@ def _size_groups(sizes: np.ndarray) -> list[np.ndarray]:
     return groups
 
 
+def _check_nothing_below(dropped: Any, pad: Any) -> None:
+    """The values dropped as pads are the pad, up to round-off: none is a block's eigenvalue
+    below it."""
+    plain = dropped.detach() if is_torch(dropped) else dropped
+    eps = float(np.finfo(str(plain.dtype).removeprefix("torch.")).eps)
+    floor = pad * (1 + 64 * eps)
+
+    def fail() -> None:
+        smallest = float(plain.min())
+        if smallest < float(floor):
+            raise NotPositiveSemidefiniteError(
+                f"is not positive semi-definite: a diagonal block of its normalised matrix has "
+                f"the eigenvalue {smallest:.3g}, below -max A_ii = {float(pad):.3g}; a Gram "
+                "matrix K_ij = kappa(x_i, x_j) of a positive-definite kernel has none"
+            )
+
+    require(plain.min() >= floor, fail)
+
+
 def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
     r"""Eigenvalues of a symmetric matrix, solved block by block where it is block-diagonal.
 
@@ -255,11 +274,13 @@ def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
     is :data:`DETECT` (from the zero pattern, :func:`block_labels`), block labels known in
     advance (:func:`common_blocks`), or None for one block. Blocks of similar size (the classes
     of a label Gram) are solved in one batched call: each is padded to the group's largest
-    size with a diagonal of :math:`-\max_i\sum_j|B_{ij}|` over the group's blocks B, which
-    by Gershgorin's theorem lies at or below every eigenvalue of every block — positive
-    semi-definite or not, so that a block's negative eigenvalue is kept and refused by
-    :func:`spectrum` like the unbatched solve's — and the pad eigenvalues are dropped by
-    position; the pad is decoupled from the block, so this is exact. 1×1 blocks are their entry.
+    size with a diagonal of ``-max|diag|``, whose eigenvalues lie below the block's own
+    (a positive semi-definite block's eigenvalues are >= 0 up to round-off) and are dropped by
+    position; the pad is decoupled from the block, so this is exact. A block with an eigenvalue
+    below the pad (below :math:`-1/n` of a trace-1 matrix: far beyond round-off, whatever n)
+    would lose it to a pad value, so a dropped value below the pad raises
+    :class:`~infoflow._validation.NotPositiveSemidefiniteError` (a device flag, read as
+    :func:`~infoflow._deferred.require` reads checks). 1×1 blocks are their entry.
     """
     labels = block_labels(a) if isinstance(blocks, str) and blocks == DETECT else blocks
     if labels is None:
@@ -270,6 +291,9 @@ def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
     members = np.argsort(labels, kind="stable")
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     diagonal = xp.diagonal(a)
+    pad = -abs(diagonal).max()
+    if is_torch(pad):
+        pad = pad.detach()
     parts = []
     for group in _size_groups(sizes):
         m = int(sizes[group[0]])
@@ -290,11 +314,12 @@ def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
             index, both, padding = (torch.as_tensor(v, device=a.device)
                                     for v in (index, both, padding))
         stack = a[index[:, :, None], index[:, None, :]]
-        stack = xp.where(both, stack, xp.zeros_like(stack))
-        bound = abs(stack.detach() if is_torch(stack) else stack).sum(-1).max()
-        stack = stack - padding * bound  # the pad lies below every block's eigenvalues
+        stack = xp.where(both, stack, xp.zeros_like(stack)) + padding * pad
         values = eigvalsh(stack)  # ascending: each block's m - size pads come first
         keep = position[None, :] >= (m - sizes[group])[:, None]
+        if not keep.all():
+            _check_nothing_below(values[xp.as_tensor(~keep, device=a.device)] if is_torch(a)
+                                 else values[~keep], pad)
         parts.append(values[xp.as_tensor(keep, device=a.device)] if is_torch(a)
                      else values[keep])
     return xp.cat(parts) if is_torch(a) else xp.concatenate(parts)
