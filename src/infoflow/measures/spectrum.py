@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from infoflow._array import (
+    as_float,
     eigvalsh,
     is_torch,
     logsumexp,
@@ -75,14 +76,6 @@ def unit_diagonal(k: Any) -> Any:
     return k / (d[:, None] * d[None, :])
 
 
-def _unit_factor(k: Any, precision: str) -> Any:
-    """``k`` scaled to a unit diagonal, in ``precision``: a float64 Gram is scaled before it is
-    narrowed to float32, where a diagonal near the float range (1e-300) would underflow to 0."""
-    if precision == "float32" and str(k.dtype).removeprefix("torch.") == "float64":
-        return as_float(unit_diagonal(k), precision)
-    return unit_diagonal(as_float(k, precision))
-
-
 def unit_product(grams: Sequence[Any], precision: str = "float64") -> Any:
     r"""The Hadamard product of Gram matrices each scaled to a unit diagonal, symmetrised.
 
@@ -102,13 +95,14 @@ def unit_product(grams: Sequence[Any], precision: str = "float64") -> Any:
 
 
 def _unit_factor(k: Any, precision: str) -> Any:
-    """``k`` scaled to a unit diagonal in its own precision, then cast to ``precision``: a
-    Gram matrix of any scale (1e300·K, say) fits float32 once scaled. An entry that still does
-    not fit exceeds the geometric mean of its diagonal entries (a 2 × 2 principal minor is
-    negative): the matrix is not positive semi-definite and is refused."""
+    """``k`` scaled to a unit diagonal, in ``precision``. Widening (or keeping) the precision
+    casts first; narrowing float64 to float32 scales first, in float64, so that a Gram matrix of
+    any scale (1e300·K, 1e-300·K) fits float32 once scaled. An entry that still does not fit
+    exceeds the geometric mean of its diagonal entries (a 2 × 2 principal minor is negative):
+    the matrix is not positive semi-definite and is refused."""
+    if not (precision == "float32" and str(k.dtype).removeprefix("torch.") == "float64"):
+        return unit_diagonal(as_float(k, precision))
     k = unit_diagonal(k)
-    if str(k.dtype).removeprefix("torch.") == precision:
-        return k
     if is_torch(k):
         factor = k.to(getattr(namespace(k), precision))
     else:
