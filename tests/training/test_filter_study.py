@@ -98,3 +98,23 @@ def test_parallel_runs_give_the_serial_records(finished, tmp_path):
                 (finished / "runs" / run / name).read_text(), (run, name)
     with pytest.raises(ValueError, match="jobs must be a positive integer, got 0"):
         run_filter_study(config, tmp_path / "other", jobs=0)
+
+
+def test_study_runs_train_on_one_thread_alone_or_side_by_side(tmp_path, monkeypatch):
+    """Whatever the CPUs (4 here) and OMP_NUM_THREADS (unset here), a study run trains on
+    STUDY_RUN_THREADS threads, so that --jobs N gives the serial records byte for byte."""
+    import torch
+
+    from infoflow import _threads
+    from infoflow.training import filter_study
+    from infoflow.training.trainer import Trainer
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(_threads, "available_cpus", lambda: 4)
+    seen = []
+    step = Trainer._train_batch
+    monkeypatch.setattr(Trainer, "_train_batch",
+                        lambda self, idx: seen.append(torch.get_num_threads()) or step(self, idx))
+    config = FilterStudyConfig(counts=(2,), seeds=(0,), base=RunConfig(**BASE))
+    run_filter_study(config, tmp_path / "study")
+    assert seen and set(seen) == {filter_study.STUDY_RUN_THREADS} == {1}
