@@ -36,8 +36,8 @@ def add_study_parser(commands: argparse._SubParsersAction) -> None:
     filters.add_argument("--out", type=Path, default=None, help="study folder (default studies/filters)")
     filters.add_argument("--resume", type=Path, metavar="STUDY", help="continue a study folder")
     filters.add_argument("--jobs", type=int, default=1, metavar="N",
-                         help="train N runs at once, each in its own process (default 1); "
-                              "with OMP_NUM_THREADS=1 the records are the same as with one")
+                         help="train N runs at once, each in its own process on one thread "
+                              "(default 1); the records are the same as with one")
     filters.add_argument("--no-progress", action="store_true")
     filters.set_defaults(handler=filters_command)
 
