@@ -89,3 +89,14 @@ def test_float32_spectra_of_grams_beyond_float32s_range(kind):
         with pytest.raises(NotPositiveSemidefiniteError, match="geometric mean"):
             renyi_entropy(kind(np.array([[1.0, 1e300], [1e300, 1.0]])), dtype="float32",
                           alpha=1e-300)
+
+
+@pytest.mark.parametrize("where", [(0, 1099), (1099, 0), (600, 100), (511, 512), (512, 511)])
+def test_exact_symmetry_is_checked_across_tile_boundaries(where):
+    from infoflow._validation import _exactly_symmetric
+
+    a = np.random.default_rng(1).normal(size=(1100, 1100))
+    a = a + a.T
+    assert _exactly_symmetric(a)
+    a[where] += 1.0
+    assert not _exactly_symmetric(a)
