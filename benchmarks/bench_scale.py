@@ -206,13 +206,9 @@ class HostTransfers:
 def _device_path_on_cpu() -> None:
     """Make CPU tensors take the accelerator's path (torch throughout) instead of the NumPy
     fast path, so that a CPU run shows what a device run would transfer."""
-    from infoflow.kernels import gram
-    from infoflow.measures import spectrum
-
     from infoflow import _array
 
-    for module in (gram, spectrum):
-        module.plain_cpu_tensor = lambda x: False
+    _array.CPU_TENSORS_AS_NUMPY = False
     for precision in _array.SCIPY_SOLVER_SIZES:  # torch's solver at every size, as on a device
         _array.SCIPY_SOLVER_SIZES[precision] = (0, 0)
 

@@ -32,6 +32,7 @@ from infoflow.measures.resampling import GroupJackknife
 from infoflow.monitor import InformationMonitor, SaturationWarning
 from infoflow.options import Option
 from infoflow.training.config import RUN_OPTIONS
+from tests.malformed import SPOILED_KINDS, spoiled
 
 #: The monitor's documented exceptions: TypeError and ValueError for a malformed argument,
 #: MemoryBudgetError, IndexError for a selector out of range, RuntimeError for a layer that did
@@ -75,18 +76,10 @@ def probes(draw, n: int):
     x = rng.normal(size=shape)
     if kind == "constant":
         x = np.full(shape, 3.0)
-    elif kind == "special" and x.size:
-        x.flat[draw(st.integers(0, x.size - 1))] = draw(st.sampled_from(SPECIAL))
-    elif kind == "int":
-        x = rng.integers(-3, 3, size=shape)
-    elif kind == "bool":
-        x = rng.integers(0, 2, size=shape).astype(bool)
-    elif kind == "complex":
-        x = x + 1j
     elif kind == "text":
-        return x.astype(str)
-    elif kind == "tiny":
-        x = x * 1e-300
+        return spoiled(draw, rng, x, kind)
+    elif kind in SPOILED_KINDS:
+        x = spoiled(draw, rng, x, kind, special=SPECIAL)
     elif kind == "scalar":
         return np.float64(1.0)
     elif kind == "mismatched":

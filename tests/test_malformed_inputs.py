@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 import infoflow
 from infoflow import MemoryBudgetError
 from infoflow.pid import layer_pid, mmi
+from tests.malformed import SPECIAL, SPOILED_KINDS, spoiled
 
 DOCUMENTED = (TypeError, ValueError, MemoryBudgetError)
 ROUND_OFF = 1e-6  # bits: float32 spectra are within 1e-5 of float64, documented
 
-SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, 1e300, -1e300, math.nan, math.inf, -math.inf]
 
 alphas = st.one_of(
     st.sampled_from([1e-300, 1e-8, 0.5, 1.0, 1.01, 2.0, 3.0, 1e6, 1e300, math.inf, 0.0, -1.0,
@@ -51,18 +51,8 @@ def data(draw, min_rows: int = 0):
         x = np.full(shape, draw(st.sampled_from([0.0, 3.0, -1e10])))
     elif kind == "duplicated" and x.ndim and x.shape[0] > 1:
         x[1:] = x[:1]
-    elif kind == "special" and x.size:
-        x.flat[draw(st.integers(0, x.size - 1))] = draw(st.sampled_from(SPECIAL))
-    elif kind == "int":
-        x = rng.integers(-3, 3, size=shape)
-    elif kind == "bool":
-        x = rng.integers(0, 2, size=shape).astype(bool)
-    elif kind == "complex":
-        x = x + 1j
-    elif kind == "text":
-        x = x.astype(str)
-    elif kind == "tiny":
-        x = x * 1e-300
+    elif kind in SPOILED_KINDS:
+        x = spoiled(draw, rng, x, kind)
     elif kind == "huge":
         x = x * 1e300
     elif kind == "float32":

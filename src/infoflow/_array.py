@@ -55,11 +55,18 @@ def to_scalar(value: Any) -> Any:
     return float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
+#: Whether CPU tensors that need no gradient are computed on as NumPy arrays
+#: (:func:`plain_cpu_tensor`). The benchmarks turn it off to make the CPU take an
+#: accelerator's path (torch throughout) and count what that path transfers.
+CPU_TENSORS_AS_NUMPY = True
+
+
 def plain_cpu_tensor(x: Any) -> bool:
     """Whether ``x`` is a CPU tensor that needs no gradient: one that infoflow computes on as a
     NumPy array sharing its memory (``x.numpy()``, no copy), since NumPy's BLAS and SciPy's
     solvers are faster on the CPU than torch's for this work (``benchmarks/bench_peers.py``)."""
-    return is_torch(x) and x.device.type == "cpu" and not x.requires_grad
+    return (CPU_TENSORS_AS_NUMPY and is_torch(x) and x.device.type == "cpu"
+            and not x.requires_grad)
 
 
 def flatten_samples(x: Any) -> Any:

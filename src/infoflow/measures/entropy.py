@@ -40,16 +40,16 @@ def needs_gradient(grams: Sequence[Any]) -> bool:
 def joint_entropy_of(grams: Sequence[Any], alpha: float, precision: str, method: Any,
                      name: str) -> Any:
     """Joint entropy in bits of already-validated Gram matrices named ``name``."""
-    n = grams[0].shape[0]
-    # the product, its normalised copy and the solver's copy, besides the inputs
-    check_fits(n, 3, 4 if precision == "float32" else 8, "an entropy",
-               getattr(grams[0], "device", None))
-    method = resolve_method(method, n, needs_gradient(grams))
     if all(plain_cpu_tensor(k) for k in grams):  # NumPy on the same memory: faster on the CPU
         import torch
 
         value = joint_entropy_of([k.numpy() for k in grams], alpha, precision, method, name)
         return torch.as_tensor(np.asarray(value))
+    n = grams[0].shape[0]
+    # the product, its normalised copy and the solver's copy, besides the inputs
+    check_fits(n, 3, 4 if precision == "float32" else 8, "an entropy",
+               getattr(grams[0], "device", None))
+    method = resolve_method(method, n, needs_gradient(grams))
     with error_prefix(name, NotPositiveSemidefiniteError):  # also a check read later
         return entropy_of_normalized(unit_product(grams, precision) / n, alpha, method)
 
