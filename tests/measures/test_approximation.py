@@ -142,3 +142,34 @@ def test_lowest_bounds_the_smallest_eigenvalue_from_above(method, seed):
     assert lowest >= -1e-12
     tensor = approximate_spectrum(torch.tensor(a), method).lowest
     assert tensor.shape == () and float(tensor) == pytest.approx(lowest, abs=1e-12)
+
+
+def test_cholesky_qr_is_orthonormal_and_spans_the_columns_of_an_ill_conditioned_matrix(rng):
+    from infoflow.measures.approximation import _cholesky_qr
+
+    # columns scaled over 12 orders of magnitude: condition number about 1e12
+    y = rng.normal(size=(500, 30)) * np.logspace(0, -12, 30)
+    q = _cholesky_qr(y)
+    assert q is not None and q.shape == y.shape
+    np.testing.assert_allclose(q.T @ q, np.eye(30), atol=1e-12)
+    reference = np.linalg.qr(y)[0]  # the same span: Householder's basis lies in q's
+    assert np.linalg.norm(reference - q @ (q.T @ reference)) < 1e-8
+
+
+@pytest.mark.parametrize("case", ["rank-deficient", "zero column", "not finite"])
+def test_qr_of_a_degenerate_matrix_is_orthonormal_and_spans_it(rng, case):
+    from infoflow.measures.approximation import _cholesky_qr, _qr
+
+    y = rng.normal(size=(200, 10))
+    if case == "rank-deficient":
+        y = y[:, :4] @ rng.normal(size=(4, 10))  # rank 4
+    elif case == "zero column":
+        y[:, 3] = 0
+    else:
+        y[5, 5] = np.inf
+        assert _cholesky_qr(y) is None  # refused: Householder QR decides what comes back
+        return
+    for q in (_cholesky_qr(y), _qr(np, y)):  # Cholesky QR answers only when it is right
+        if q is not None:
+            np.testing.assert_allclose(q.T @ q, np.eye(10), atol=1e-10)
+            assert np.linalg.norm(y - q @ (q.T @ y)) < 1e-10 * np.linalg.norm(y)

@@ -92,11 +92,24 @@ def test_float32_spectra_of_grams_beyond_float32s_range(kind):
 
 
 @pytest.mark.parametrize("where", [(0, 1099), (1099, 0), (600, 100), (511, 512), (512, 511)])
-def test_exact_symmetry_is_checked_across_tile_boundaries(where):
-    from infoflow._validation import _exactly_symmetric
+def test_exact_symmetry_and_finiteness_are_checked_across_tile_boundaries(where):
+    from infoflow._validation import _finite_and_exactly_symmetric as checked
 
     a = np.random.default_rng(1).normal(size=(1100, 1100))
     a = a + a.T
-    assert _exactly_symmetric(a)
-    a[where] += 1.0
-    assert not _exactly_symmetric(a)
+    assert checked(a)
+    changed = a.copy()
+    changed[where] += 1.0
+    assert not checked(changed)
+    for value in (np.inf, np.nan):  # in both mirrored entries: symmetric, not finite
+        changed = a.copy()
+        changed[where] = changed[where[::-1]] = value
+        assert not checked(changed)
+
+
+@pytest.mark.parametrize("value", [np.inf, np.nan])
+def test_a_non_finite_gram_is_named_as_such_not_as_asymmetric(value):
+    a = np.eye(600)
+    a[3, 550] = a[550, 3] = value
+    with pytest.raises(ValueError, match="K must hold only finite values"):
+        renyi_entropy(a)

