@@ -5,7 +5,8 @@ For n in {1000, 2000, 4000, 8000} and two kinds of Gaussian Gram matrix —
   small noise (5 % of the activations' standard deviation) to reach n;
 * ``random``: standard normal data in 10 dimensions —
 prints, for alpha = 1.01 and alpha = 2, each method's time and absolute error in bits against the
-exact float64 entropy — for the random methods the largest error and the RMS over 5 seeds, since
+exact float64 entropy (and, for torch input, exact float64 and Lanczos float32 again, timed
+against the exact float64 time of the tensor) — for the random methods the largest error and the RMS over 5 seeds, since
 one seed can be lucky. alpha = 2 is exact for every method (-log2 ||A||_F^2, no spectrum).
 
 Then the LeNet-5 information-plane workload of ``bench_estimators.py`` (n = 1000) with float32
@@ -101,6 +102,16 @@ def scale_table(sizes: list[int]) -> None:
             exact2 = renyi_entropy(k, alpha=2, method="exact")
             print(f"{name:<7}{n:>6}  {'exact float64':<17}{t_exact:>9.3f}{1:>10.1f}"
                   f"{'(S=' + format(exact, '.3f') + ')':>12}{'':>10}")
+            # torch input: the same rows for exact float64 and Lanczos float32, each against
+            # the exact float64 time of the same input (issue: never slower than NumPy input)
+            tensor = torch.from_numpy(k)
+            t_exact_torch, _ = ip.timed(
+                lambda: renyi_entropy(tensor, alpha=1.01, method="exact"), 2 if n <= 4000 else 1)
+            print(f"{'':<7}{'':>6}  {'exact f64 torch':<17}{t_exact_torch:>9.3f}{1:>10.1f}")
+            lanczos32 = METHODS["lanczos float32"]
+            t, value = ip.timed(lambda: float(renyi_entropy(tensor, alpha=1.01, **lanczos32)), 3)
+            print(f"{'':<7}{'':>6}  {'lanczos f32 torch':<17}{t:>9.3f}{t_exact_torch / t:>10.1f}"
+                  f"{abs(value - exact):>12.1e}")
             for label, options in METHODS.items():
                 cheap = n <= 4000 or options["method"] != "exact"
                 t, value = ip.timed(lambda: renyi_entropy(k, alpha=1.01, **options),

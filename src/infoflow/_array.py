@@ -21,7 +21,8 @@ PRECISIONS = DTYPE.choices
 
 def is_torch(x: Any) -> bool:
     """Whether ``x`` is a ``torch.Tensor``, decided without importing torch."""
-    return type(x).__module__.split(".")[0] == "torch"
+    module = type(x).__module__
+    return module == "torch" or module.startswith("torch.")
 
 
 def namespace(x: Any) -> ModuleType:

@@ -58,8 +58,9 @@ def check_finite(x: Any, name: str) -> None:
     require(xp.isfinite(plain.sum()), fail)
 
 
-def check_samples(x: Any, name: str = "x") -> Any:
-    """Data of shape (n, ...) with n >= 2 samples, numeric and finite."""
+def check_samples(x: Any, name: str = "x", finite: bool = True) -> Any:
+    """Data of shape (n, ...) with n >= 2 samples, numeric and (unless ``finite`` is False, for
+    a caller that checks finiteness itself) finite."""
     x = check_array(x, name)
     if x.ndim < 1:
         raise ValueError(f"{name} must have shape (n, ...) with one row per sample, got a scalar")
@@ -73,7 +74,7 @@ def check_samples(x: Any, name: str = "x") -> Any:
         if x.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
         floating = x.dtype.kind == "f"
-    if floating:
+    if floating and finite:
         check_finite(x, name)
     return x
 

@@ -140,6 +140,13 @@ def test_joint_gaussian_gram_falls_back_where_scaling_overflows_or_is_too_big(rn
         ([np.zeros((3, 2)), np.zeros((3, 2))], [1.0, 0.0], ValueError, r"sigmas\[1\] must be"),
         ([np.zeros((3, 2)), torch.zeros(3, 2)], [1.0, 1.0], TypeError, "not a mix"),
         ([np.array([[0.0], [np.nan], [1.0]])], [1.0], ValueError, r"variables\[0\].*finite"),
+        # several variables are checked side by side, and the faulty one named
+        ([np.zeros((3, 2)), np.array([[0.0], [np.inf], [1.0]])], [1.0, 1.0], ValueError,
+         r"variables\[1\] must hold only finite"),
+        ([np.zeros((3, 2)), np.array([[0.0], [np.nan], [1.0]]), np.ones((3, 1))], [1.0] * 3,
+         ValueError, r"variables\[1\] must hold only finite"),
+        ([torch.zeros(3, 2), torch.tensor([[0.0], [np.nan], [1.0]], requires_grad=True)],
+         [1.0, 1.0], ValueError, r"variables\[1\] must hold only finite"),
     ],
 )
 def test_joint_gaussian_gram_bad_input(variables, sigmas, error, match):

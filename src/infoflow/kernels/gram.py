@@ -22,7 +22,7 @@ from infoflow._array import (
 )
 from infoflow._memory import block_bytes, check_fits
 from infoflow._threads import budget_for
-from infoflow._validation import check_array, check_samples, check_sigma
+from infoflow._validation import check_array, check_finite, check_samples, check_sigma
 
 
 def squared_distances(x: Any, rows: slice | None = None) -> Any:
@@ -71,7 +71,7 @@ def safe_scale(flat: Any) -> float:
     plain = flat.detach() if is_torch(flat) else flat
     if not math.prod(plain.shape):
         return 1.0
-    largest = float(abs(plain).max())
+    largest = max(float(plain.max()), -float(plain.min()))  # |x| max, without a temporary
     info = np.finfo(float_dtype_of(flat))
     high = math.sqrt(float(info.max)) / (4 * math.sqrt(max(flat.shape[1], 1)))
     low = math.sqrt(float(info.tiny)) / float(info.eps)
@@ -167,8 +167,11 @@ def gaussian_gram(x: Any, sigma: float | str) -> Any:
         from infoflow.kernels.width import kernel_width
 
         sigma = kernel_width(x, rule=sigma)
-    sigma = check_sigma(sigma)
-    flat = as_float(flatten_samples(x), float_dtype_of(x))
+    return _gaussian_of_checked(as_float(flatten_samples(x), float_dtype_of(x)), check_sigma(sigma))
+
+
+def _gaussian_of_checked(flat: Any, sigma: float) -> Any:
+    """:func:`gaussian_gram` of validated (n, d) floating data and a validated width."""
     scale = safe_scale(flat)
     if scale != 1.0:  # data near the ends of the float range: scale data and width alike
         flat, sigma = flat / scale, sigma / scale
@@ -225,7 +228,9 @@ def joint_gaussian_gram(variables: Sequence[Any], sigmas: Sequence[float]) -> An
         import torch
 
         return torch.from_numpy(joint_gaussian_gram([v.numpy() for v in variables], sigmas))
-    xs = [check_samples(v, f"variables[{i}]") for i, v in enumerate(variables)]
+    # finiteness is checked once on the scaled variables side by side, and named per variable
+    # only where that check fails (below)
+    xs = [check_samples(v, f"variables[{i}]", finite=False) for i, v in enumerate(variables)]
     widths = [check_sigma(s, f"sigmas[{i}]") for i, s in enumerate(sigmas)]
     if len({is_torch(x) for x in xs}) > 1:
         raise TypeError("variables must be all NumPy arrays or all torch tensors, not a mix")
@@ -240,14 +245,20 @@ def joint_gaussian_gram(variables: Sequence[Any], sigmas: Sequence[float]) -> An
         xp = namespace(flats[0])
         if is_torch(flats[0]):
             z = xp.cat([f / s for f, s in zip(flats, widths)], 1)
-        else:
+        else:  # each variable divided straight into its columns: no copy in between
+            z = np.empty((n, width), dtype=precision)
+            stops = np.cumsum([f.shape[1] for f in flats])
             with np.errstate(over="ignore", invalid="ignore"):
-                z = xp.concatenate([f / s for f, s in zip(flats, widths)], 1)
+                for f, s, stop in zip(flats, widths, stops):
+                    np.divide(f, s, out=z[:, stop - f.shape[1]:stop])
         plain = z.detach() if is_torch(z) else z
         with np.errstate(over="ignore", invalid="ignore"):
             finite = bool(xp.isfinite(plain.sum()))
-        if finite:
-            return gaussian_gram(z, 1.0)
+        if finite:  # so is every variable
+            return _gaussian_of_checked(z, 1.0)
+    for i, x in enumerate(xs):  # NaN or infinity is named; else the scaling overflowed
+        if is_torch(x) and x.is_floating_point() or not is_torch(x) and x.dtype.kind == "f":
+            check_finite(x, f"variables[{i}]")
     # the product, and each factor's Gram with its distance temporaries
     check_fits(n, 3, itemsize, "a joint Gram matrix", getattr(flats[0], "device", None))
     k = gaussian_gram(flats[0], widths[0])
