@@ -163,3 +163,30 @@ def test_extreme_widths_give_the_limits_not_an_exception(rng, dtype):
     np.testing.assert_array_equal(gaussian_gram(torch.from_numpy(x), 1e-300).numpy(), expected)
     # sigma -> infinity: every pair is similar
     np.testing.assert_array_equal(gaussian_gram(x, 1e300), np.ones((7, 7), dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("size", ["tiny", "ordinary", "huge"])
+@pytest.mark.parametrize("width", ["vanishing", "silverman", "endless"])
+def test_the_device_path_scales_where_the_data_live_and_agrees_with_numpy(
+        rng, monkeypatch, dtype, size, width):
+    """The accelerator's path (CPU tensors through torch) scales data and width on the device,
+    with no host round trip, and gives NumPy's Gram: data near either end of the float range,
+    widths so small or so large that the kernel takes its limits."""
+    from infoflow import _array, kernel_width
+
+    monkeypatch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)
+    info = np.finfo(dtype)
+    factor = {"tiny": float(info.tiny) ** 0.5 / 4, "ordinary": 1.0,
+              "huge": float(info.max) ** 0.5 * 4}[size]
+    x = (rng.normal(size=(20, 3)) * factor).astype(dtype)
+    x[5] = x[2]  # two equal samples: their kernel value as NumPy's in every limit
+    sigma = {"vanishing": 1e-300, "silverman": kernel_width(x), "endless": 1e300}[width]
+    tensor = torch.from_numpy(x)
+    assert kernel_width(tensor) == pytest.approx(kernel_width(x), rel=1e-12)
+    expected = gaussian_gram(x, sigma)
+    got = gaussian_gram(tensor, sigma).numpy()
+    assert got.dtype == dtype and np.isfinite(got).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-30)
+    assert (np.diagonal(got) == 1).all() and (got == got.T).all()

@@ -84,3 +84,29 @@ def test_label_blocks_are_found_on_the_tensors_device(rng, host_transfers):
     same = labels[:, None] == labels[None, :]
     np.testing.assert_array_equal(same, y[:, None] == y[None, :])
     assert block_labels(torch.tensor(label_gram(y))) is not None
+
+
+def test_structure_of_every_variable_is_read_once_and_as_block_labels_finds_it(
+        rng, host_transfers, monkeypatch):
+    from infoflow import EntropyCache, _array
+    from infoflow._deferred import deferred_checks
+    from infoflow.measures.spectrum import block_labels, block_structures, is_delta
+
+    labels = np.repeat(np.arange(3), 10)
+    grams = [torch.tensor(gaussian_gram(rng.normal(size=(30, 2)), s), requires_grad=True)
+             for s in (0.5, 1.0, 2.0, 4.0)]
+    constant = torch.ones(30, 30, dtype=torch.float64)
+    monkeypatch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)  # every tensor as on a device
+    host_transfers.clear()
+    structures = block_structures(grams + [constant])
+    assert len(host_transfers) == 1  # one read for five variables without zero entries
+    assert structures == [(None, False)] * 4 + [(None, True)]
+    host_transfers.clear()
+    with deferred_checks():  # as in the monitor: the validation flags are read together
+        EntropyCache({f"t{i}": k for i, k in enumerate(grams)}, alpha=1.01)
+    assert len(host_transfers) == 2, host_transfers  # the structures and the checks
+    # a label Gram (zero entries) is searched for its blocks: the same answer as one by one
+    label = label_gram(torch.tensor(labels))
+    (found, delta), = block_structures([label])
+    np.testing.assert_array_equal(found, block_labels(label))
+    assert delta and is_delta(label, found)

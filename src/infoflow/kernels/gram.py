@@ -71,28 +71,59 @@ def safe_scale(flat: Any) -> float:
     plain = flat.detach() if is_torch(flat) else flat
     if not math.prod(plain.shape):
         return 1.0
-    largest = max(float(plain.max()), -float(plain.min()))  # |x| max, without a temporary
+    return scale_of_largest(float(largest_magnitude(plain)), flat)
+
+
+def largest_magnitude(plain: Any) -> Any:
+    """max |x| of an array or tensor (0-dim, where it lives), without a temporary |x|."""
+    return namespace(plain).maximum(plain.max(), -plain.min())
+
+
+def _scale_limits(flat: Any) -> tuple[float, float]:
     info = np.finfo(float_dtype_of(flat))
     high = math.sqrt(float(info.max)) / (4 * math.sqrt(max(flat.shape[1], 1)))
-    low = math.sqrt(float(info.tiny)) / float(info.eps)
+    return math.sqrt(float(info.tiny)) / float(info.eps), high
+
+
+def scale_of_largest(largest: float, flat: Any) -> float:
+    """:func:`safe_scale` of data ``flat`` whose largest magnitude is ``largest``."""
+    low, high = _scale_limits(flat)
     if largest == 0.0 or low <= largest <= high:
         return 1.0
     return math.ldexp(1.0, math.frexp(largest)[1])
 
 
+def _device_scale(plain: Any) -> Any:
+    """:func:`safe_scale` as a float64 0-dim tensor where ``plain`` lives: no host round trip."""
+    import torch
+
+    low, high = _scale_limits(plain)
+    largest = largest_magnitude(plain).double()
+    ordinary = (largest == 0) | ((largest >= low) & (largest <= high))
+    power = torch.ldexp(torch.ones_like(largest), torch.frexp(largest).exponent)
+    return torch.where(ordinary, torch.ones_like(largest), power)
+
+
 def _exponent_factor(sigma: float, precision: str) -> float | None:
     r""":math:`-1/(2\sigma^2)`, computed without overflow, or None when it exceeds the range of
     ``precision`` (a width so small that only equal samples keep a non-zero kernel value)."""
+    if sigma == 0.0:  # a vanishing width that scaling the data with it took below the range
+        return None
     factor = -(0.5 / sigma) / sigma  # sigma**2 would overflow (or underflow) for extreme widths
     return factor if abs(factor) <= float(np.finfo(precision).max) else None
 
 
-def _kernel_of_distances(d2: Any, factor: float | None) -> Any:
+def _kernel_of_distances(d2: Any, factor: Any) -> Any:
     """``exp(factor * d2)`` (in place for NumPy); for ``factor`` None the limit σ → 0:
-    1 where the distance is 0, else 0."""
+    1 where the distance is 0, else 0. A tensor ``factor`` (0-dim, on the device) may be
+    -inf, that same limit."""
     if factor is None:
         equal = d2 == 0
         return equal.to(d2.dtype) if is_torch(d2) else equal.astype(d2.dtype)
+    if is_torch(factor):
+        import torch
+
+        return torch.where(d2 == 0, torch.ones_like(d2), (d2 * factor).exp())
     if is_torch(d2):
         return (d2 * factor).exp()
     d2 *= factor
@@ -171,13 +202,20 @@ def gaussian_gram(x: Any, sigma: float | str) -> Any:
 
 
 def _gaussian_of_checked(flat: Any, sigma: float) -> Any:
-    """:func:`gaussian_gram` of validated (n, d) floating data and a validated width."""
-    scale = safe_scale(flat)
-    if scale != 1.0:  # data near the ends of the float range: scale data and width alike
-        flat, sigma = flat / scale, sigma / scale
+    """:func:`gaussian_gram` of validated (n, d) floating data and a validated width. Tensors
+    are scaled where they live, by a power of two that is 1 for data of ordinary size (no host
+    round trip: the scale and the exponent factor stay 0-dim tensors on the device)."""
     n, itemsize = flat.shape[0], flat.element_size() if is_torch(flat) else flat.itemsize
     check_fits(n, 2, itemsize, "a Gram matrix", getattr(flat, "device", None))
-    factor = _exponent_factor(sigma, float_dtype_of(flat))
+    if is_torch(flat):
+        scale = _device_scale(flat.detach())
+        flat, sigma = flat / scale, sigma / scale  # exact: a power of two
+        factor = -(0.5 / sigma) / sigma  # -inf for a vanishing width: the limit, see below
+    else:
+        scale = safe_scale(flat)
+        if scale != 1.0:  # data near the ends of the float range: scale data and width alike
+            flat, sigma = flat / scale, sigma / scale
+        factor = _exponent_factor(sigma, float_dtype_of(flat))
     if n * n * itemsize > block_bytes():
         return _blocked_gaussian(flat, factor, max(1, block_bytes() // (n * itemsize)))
     return _kernel_of_distances(squared_distances(flat), factor)

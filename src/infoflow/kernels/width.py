@@ -42,7 +42,12 @@ import numpy as np
 from infoflow._array import flatten_samples, is_torch
 from infoflow._memory import check_fits
 from infoflow._validation import check_gram, check_samples
-from infoflow.kernels.gram import safe_scale, squared_distances
+from infoflow.kernels.gram import (
+    largest_magnitude,
+    safe_scale,
+    scale_of_largest,
+    squared_distances,
+)
 from infoflow.options import GAMMA, NEIGHBOURS, RULE
 
 #: The rule names :func:`kernel_width` accepts.
@@ -58,12 +63,24 @@ def _as_numpy(x: Any) -> np.ndarray:
     return np.asarray(flatten_samples(x), dtype=np.float64)
 
 
+def _variance(plain: Any) -> Any:
+    """The mean of the columns' variances of a tensor (0-dim float64, where it lives)."""
+    return plain.double().var(0, unbiased=False).mean()
+
+
+def _stacked(*scalars: Any) -> list[float]:
+    """0-dim tensors on one device as floats, read together (one host round trip)."""
+    import torch
+
+    return torch.stack(scalars).tolist()
+
+
 def _pooled_spread(x: Any) -> float:
     r""":math:`\sqrt{\tfrac1d\sum_j \operatorname{var}(x_{\cdot j})}`, computed where ``x`` lives
     (a tensor stays on its device; only the scalar comes to the host)."""
     flat = flatten_samples(x)
     if is_torch(flat):
-        return math.sqrt(float(flat.detach().double().var(0, unbiased=False).mean()))
+        return math.sqrt(float(_variance(flat.detach())))
     return math.sqrt(float(np.asarray(flat, dtype=np.float64).var(axis=0).mean()))
 
 
@@ -170,7 +187,13 @@ def kernel_width(
     rule = RULE.check(rule)
     gamma, k = GAMMA.check(gamma), NEIGHBOURS.check(k)
     n, d = x.shape[0], math.prod(x.shape[1:])
-    scale = safe_scale(flatten_samples(x))  # equivariant rules: sigma(x) = s * sigma(x / s)
+    flat, variance = flatten_samples(x), None
+    if rule == "silverman" and is_torch(flat) and d > 0:  # one host read for both scalars
+        plain = flat.detach()
+        largest, variance = _stacked(largest_magnitude(plain).double(), _variance(plain))
+        scale = scale_of_largest(largest, flat)
+    else:
+        scale = safe_scale(flat)  # equivariant rules: sigma(x) = s * sigma(x / s)
     if scale != 1.0 and rule != "scott":
         return scale * kernel_width(x / scale, rule, gamma=gamma, k=k, target=target)
     if rule in ("scott", "silverman"):
@@ -178,7 +201,7 @@ def kernel_width(
         bandwidth = gamma * n ** (-1.0 / (4 + d))
         if rule == "scott":
             return bandwidth
-        spread = _pooled_spread(x)
+        spread = _pooled_spread(x) if variance is None else math.sqrt(variance)
         return spread * math.sqrt(d) * bandwidth if spread > 0 else _constant_fallback()
     # float64 distances, their square roots, and the sort (knn) or kernel (alignment) copies
     check_fits(n, 3 if rule != "alignment" else 5, 8, f"the {rule!r} width rule")

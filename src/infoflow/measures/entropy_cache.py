@@ -39,12 +39,11 @@ from infoflow.measures.approximation import resolve_method
 from infoflow.measures.entropy import needs_gradient
 from infoflow.measures.resampling import sub_gram
 from infoflow.measures.spectrum import (
-    block_labels,
+    block_structures,
     common_blocks,
     delta_spectrum,
     entropy_of_normalized,
     entropy_of_spectrum,
-    is_delta,
     normalized,
     unit_product,
 )
@@ -118,10 +117,11 @@ class EntropyCache:
             if self._host_torch:
                 ks = [k.numpy() for k in ks]
             self._factors[name] = unit_product(ks, self.precision)
-            # a delta kernel's classes stay diagonal blocks in every joint it takes part in
-            self._blocks[name] = block_labels(self._factors[name])
-            # a delta kernel's entropies (alone or joined with others) have a closed form
-            self._delta[name] = is_delta(self._factors[name], self._blocks[name])
+        # a delta kernel's classes stay diagonal blocks in every joint it takes part in, and its
+        # entropies (alone or joined with others) have a closed form
+        for name, (labels, delta) in zip(checked, block_structures(
+                [self._factors[name] for name in checked])):
+            self._blocks[name], self._delta[name] = labels, delta
 
     def extended(self, grams: Mapping[str, Any]) -> EntropyCache:
         """A cache with more variables that shares this one's factors and computed entropies.

@@ -70,8 +70,10 @@ def unit_diagonal(k: Any) -> Any:
     r"""Scale a Gram matrix to a unit diagonal: :math:`K_{ij}/\sqrt{K_{ii}K_{jj}}`."""
     xp = namespace(k)
     diagonal = xp.diagonal(k)
-    if bool((diagonal == 1).all()):  # Gaussian and delta kernels: nothing to scale
+    if not is_torch(k) and (diagonal == 1).all():  # Gaussian and delta kernels: nothing to do
         return k
+    # a tensor is scaled without asking (a unit diagonal divides by exactly 1): reading the
+    # answer would be a host round trip on a device
     d = xp.sqrt(diagonal)
     return k / (d[:, None] * d[None, :])
 
@@ -147,6 +149,11 @@ def block_labels(a: Any) -> np.ndarray | None:
     mask = a != 0
     if bool(mask.all()):
         return None
+    return _labels_of_mask(mask)
+
+
+def _labels_of_mask(mask: Any) -> np.ndarray | None:
+    """:func:`block_labels` of a matrix with a zero entry, from its non-zero pattern ``mask``."""
     if is_torch(mask):
         labels = _components_on_device(mask)
     else:
@@ -176,6 +183,31 @@ def _components_on_device(mask: Any) -> np.ndarray:
             break
         labels = smallest
     return torch.unique(labels, return_inverse=True)[1].cpu().numpy()
+
+
+def block_structures(factors: Sequence[Any]) -> list[tuple[np.ndarray | None, bool]]:
+    """Each factor's block labels (:func:`block_labels`) and whether it is a delta kernel's Gram
+    (:func:`is_delta`), as those find them. For tensors the first look at every factor (has it a
+    zero entry? are all its entries equal?) is one host read for all of them, not two per
+    factor: only factors with zero entries (label Grams) are then searched for their blocks."""
+    if not factors or not all(is_torch(f) and not plain_cpu_tensor(f) for f in factors):
+        structures = []
+        for f in factors:
+            labels = block_labels(f)
+            structures.append((labels, is_delta(f, labels)))
+        return structures
+    import torch
+
+    flags = torch.stack([torch.stack([(f != 0).all(), (f == f[0, 0]).all()])
+                         for f in (f.detach() for f in factors)]).tolist()
+    structures = []
+    for f, (no_zero, constant) in zip(factors, flags):
+        if no_zero:
+            structures.append((None, constant and not f.requires_grad))
+        else:
+            labels = _labels_of_mask(f.detach() != 0)
+            structures.append((labels, is_delta(f, labels)))
+    return structures
 
 
 def common_blocks(labelings: Sequence[np.ndarray | None]) -> np.ndarray | None:
