@@ -5,9 +5,9 @@ For n in {1000, 2000, 4000, 8000} and two kinds of Gaussian Gram matrix —
   small noise (5 % of the activations' standard deviation) to reach n;
 * ``random``: standard normal data in 10 dimensions —
 prints, for alpha = 1.01 and alpha = 2, each method's time and absolute error in bits against the
-exact float64 entropy (and, for torch input, exact float64 and Lanczos float32 again, timed
-against the exact float64 time of the tensor) — for the random methods the largest error and the RMS over 5 seeds, since
-one seed can be lucky. alpha = 2 is exact for every method (-log2 ||A||_F^2, no spectrum).
+exact float64 entropy — for the random methods the largest error and the RMS over 5 seeds, since
+one seed can be lucky — and, for torch input, exact float64 and Lanczos float32 again (one seed),
+timed against the exact float64 time of the tensor. alpha = 2 is exact for every method (-log2 ||A||_F^2, no spectrum).
 
 Then the LeNet-5 information-plane workload of ``bench_estimators.py`` (n = 1000) with float32
 spectra and with the Lanczos approximation, against the naive float64 reference.
