@@ -81,3 +81,38 @@ def test_torch_input_gives_the_same_width(rng):
 def test_bad_options(rng, kwargs, error, match):
     with pytest.raises(error, match=match):
         kernel_width(rng.normal(size=(5, 2)), **kwargs)
+
+
+@pytest.mark.parametrize("rule", ["silverman", "scott", "median"])
+def test_kernel_widths_is_kernel_width_of_each_with_one_host_read_for_tensors(
+        rng, monkeypatch, rule):
+    from infoflow import _array
+    from infoflow.kernels import kernel_widths
+
+    maps = [rng.normal(size=(40, 3, 3)) * scale for scale in (1e-3, 1.0, 1e3, 1e200)]
+    maps.append(np.zeros((40, 3, 3)))  # a dead map: the constant fallback
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the dead map's warning (not under scott)
+        expected = [kernel_width(m, rule) for m in maps]
+        assert kernel_widths(maps, rule) == pytest.approx(expected, rel=1e-12)
+    monkeypatch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)  # as on a device
+    tensors = [torch.tensor(m, requires_grad=True) for m in maps[:3]]
+    reads = []
+    original = torch.Tensor.tolist
+
+    def counting(self):
+        reads.append(1)
+        return original(self)
+
+    monkeypatch.setattr(torch.Tensor, "tolist", counting)
+    got = kernel_widths(tensors, rule)
+    assert got == pytest.approx(expected[:3], rel=1e-12)
+    if rule == "silverman":
+        assert len(reads) == 1  # every map's scalars in one read
+
+
+def test_kernel_widths_names_the_faulty_variable():
+    from infoflow.kernels import kernel_widths
+
+    with pytest.raises(ValueError, match=r"xs\[1\] must hold only finite"):
+        kernel_widths([np.ones((4, 2)), np.array([[0.0], [np.nan], [1.0], [2.0]])])

@@ -6,7 +6,7 @@ from infoflow.kernels.gram import (
     label_gram,
     squared_distances,
 )
-from infoflow.kernels.width import DEFAULT_RULE, RULES, kernel_width
+from infoflow.kernels.width import DEFAULT_RULE, RULES, kernel_width, kernel_widths
 
 __all__ = ["DEFAULT_RULE", "RULES", "gaussian_gram", "joint_gaussian_gram",
-           "kernel_width", "label_gram", "squared_distances"]
+           "kernel_width", "kernel_widths", "label_gram", "squared_distances"]

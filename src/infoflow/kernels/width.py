@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -89,7 +90,7 @@ def _constant_fallback() -> float:
         "x is constant (all pairwise distances are zero): every kernel width gives the same "
         "all-ones Gram matrix; returning sigma = 1.0",
         RuntimeWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
     return 1.0
 
@@ -183,14 +184,39 @@ def kernel_width(
     >>> round(kernel_width(10 * x) / kernel_width(x), 12)  # scale-aware
     10.0
     """
-    x = check_samples(x, "x")
+    return _width(check_samples(x, "x"), rule, gamma, k, target)
+
+
+def kernel_widths(xs: Sequence[Any], rule: str = DEFAULT_RULE, *, gamma: float | None = None,
+                  k: int = NEIGHBOURS.default, target: Any = None) -> list[float]:
+    """:func:`kernel_width` of each of several variables, with the same options. For tensors
+    on one device under "silverman", every variable's scalars (its largest magnitude and its
+    spread) come to the host in one read, not one per variable: a conv layer's C feature maps
+    cost one host round trip."""
+    checked = [check_samples(x, f"xs[{i}]") for i, x in enumerate(xs)]
+    flats = [flatten_samples(x) for x in checked]
+    if (RULE.check(rule) != "silverman" or len(flats) < 2
+            or not all(is_torch(f) and f.shape[1] > 0 for f in flats)
+            or len({f.device for f in flats}) > 1):
+        return [_width(x, rule, gamma, k, target) for x in checked]
+    plains = [f.detach() for f in flats]
+    read = _stacked(*[v for p in plains for v in (largest_magnitude(p).double(), _variance(p))])
+    return [_width(x, rule, gamma, k, target, scalars=(read[2 * i], read[2 * i + 1]))
+            for i, x in enumerate(checked)]
+
+
+def _width(x: Any, rule: str, gamma: Any, k: Any, target: Any,
+           scalars: tuple[float, float] | None = None) -> float:
+    """:func:`kernel_width` of validated samples; ``scalars`` are a tensor's largest magnitude
+    and pooled variance under "silverman" when they have been read already."""
     rule = RULE.check(rule)
     gamma, k = GAMMA.check(gamma), NEIGHBOURS.check(k)
     n, d = x.shape[0], math.prod(x.shape[1:])
     flat, variance = flatten_samples(x), None
     if rule == "silverman" and is_torch(flat) and d > 0:  # one host read for both scalars
         plain = flat.detach()
-        largest, variance = _stacked(largest_magnitude(plain).double(), _variance(plain))
+        largest, variance = scalars if scalars is not None else _stacked(
+            largest_magnitude(plain).double(), _variance(plain))
         scale = scale_of_largest(largest, flat)
     else:
         scale = safe_scale(flat)  # equivariant rules: sigma(x) = s * sigma(x / s)

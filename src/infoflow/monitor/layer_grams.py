@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from infoflow.kernels import gaussian_gram, joint_gaussian_gram, kernel_width
+from infoflow.kernels import gaussian_gram, joint_gaussian_gram, kernel_width, kernel_widths
 from infoflow.options import CONV_MODE
 
 #: Layer-kernel modes.
@@ -96,7 +96,10 @@ def layer_widths(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> li
     """σ of each variable of the layer under ``rule``: one for a dense layer or in ``"tensor"``
     mode, one per feature map in ``"feature_maps"`` mode."""
     t, target = _estimator_inputs(t, target)
-    return [width_with_rule(v, rule, target) for v in variables_of(t, conv_mode)]
+    with warnings.catch_warnings():  # dead, constant maps allowed
+        warnings.filterwarnings("ignore", message="x is constant", category=RuntimeWarning)
+        return kernel_widths(variables_of(t, conv_mode), rule,
+                             target=target if rule == "alignment" else None)
 
 
 def layer_grams_of_widths(t: Any, widths: list[float], *, conv_mode: str) -> list[Any]:
