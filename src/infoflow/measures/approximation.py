@@ -231,9 +231,8 @@ def _lanczos_nodes(xp, to_device, product, q: Any, n: int, probes: int, steps: i
     z = z - (z @ q) @ q.T
     norms2 = (z * z).sum(1)
     steps = min(steps, n - q.shape[1])
-    basis = xp.zeros((probes, steps + 1, n), dtype=z.dtype)  # (probe, step, n)
-    if xp is not np:
-        basis = basis.to(z.device)
+    shape = (probes, steps + 1, n)  # (probe, step, n), allocated where the probes live
+    basis = np.zeros(shape) if xp is np else z.new_zeros(shape)
     basis[:, 0] = z / xp.sqrt(norms2)[:, None]
     alphas, betas = [], []
     previous, beta = xp.zeros_like(z), xp.zeros_like(norms2)
