@@ -110,3 +110,35 @@ def test_structure_of_every_variable_is_read_once_and_as_block_labels_finds_it(
     (found, delta), = block_structures([label])
     np.testing.assert_array_equal(found, block_labels(label))
     assert delta and is_delta(label, found)
+
+
+def test_blocks_of_an_equivalence_pattern_come_in_one_read_and_others_are_searched(
+        rng, host_transfers, monkeypatch):
+    from infoflow import _array
+    from infoflow.measures.spectrum import _labels_of_mask, block_structures, is_delta
+
+    monkeypatch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)  # every tensor as on a device
+    y, z = rng.integers(0, 4, 40), rng.integers(0, 3, 40)
+    labels = label_gram(torch.tensor(y))
+    joint = labels * label_gram(torch.tensor(z))  # a product of delta kernels: an equivalence
+    scaled = 3.0 * labels  # a multiple of a delta kernel's Gram is one too
+    spoiled = labels.clone()
+    first = int(np.flatnonzero(y == y[0])[1])
+    spoiled[0, first] = spoiled[first, 0] = 0.5  # same pattern, not a delta kernel
+    band = torch.tensor(np.triu(np.tril(np.ones((40, 40)), 2), -2))  # a chain: no equivalence
+    cases = [labels, joint, scaled, spoiled, band]
+    found = block_structures(cases)
+    for f, (blocks, delta) in zip(cases, found):
+        expected = _labels_of_mask(f != 0)
+        if expected is None:
+            assert blocks is None
+        else:  # the same partition
+            assert len(np.unique(np.stack([blocks, expected], 1), axis=0)) == expected.max() + 1
+            assert blocks.max() == expected.max()
+        assert delta == is_delta(f, expected)
+    assert [delta for _, delta in found] == [True, True, True, False, False]
+    assert found[4][0] is None  # the band is one block, found by the step-by-step search
+    host_transfers.clear()
+    block_structures([labels, joint])
+    # the structures' read, then one transfer (.cpu().numpy()) per equivalence pattern
+    assert host_transfers == ["tolist", "cpu", "numpy", "cpu", "numpy"]

@@ -205,9 +205,41 @@ def block_structures(factors: Sequence[Any]) -> list[tuple[np.ndarray | None, bo
         if no_zero:
             structures.append((None, constant and not f.requires_grad))
         else:
-            labels = _labels_of_mask(f.detach() != 0)
-            structures.append((labels, is_delta(f, labels)))
+            found = _equivalence_blocks(f.detach())
+            if found is None:  # a zero pattern that is no equivalence: search step by step
+                labels = _labels_of_mask(f.detach() != 0)
+                structures.append((labels, is_delta(f, labels)))
+            else:
+                structures.append((found[0], found[1] and not f.requires_grad))
     return structures
+
+
+def _equivalence_blocks(a: Any) -> tuple[np.ndarray | None, bool] | None:
+    """The blocks of a tensor whose non-zero pattern is an equivalence relation (every sample
+    linked to exactly the samples of its block: a label Gram, or a product of them), and whether
+    it is a delta kernel's Gram, with one host read; None where the pattern is not one.
+
+    One round of label propagation gives every sample its block's smallest index when the
+    pattern is an equivalence; that the pattern then equals "same label" is checked on the
+    device, in row blocks, and read together with the labels."""
+    import torch
+
+    n = a.shape[0]
+    index = torch.arange(n, device=a.device)
+    rows = max(1, block_bytes() // (8 * n))
+    smallest = torch.cat([torch.where(a[start:start + rows] != 0, index[None, :], n).amin(1)
+                          for start in range(0, n, rows)])
+    equivalence = torch.stack([
+        ((a[start:start + rows] != 0)
+         == (smallest[start:start + rows, None] == smallest[None, :])).all()
+        for start in range(0, n, rows)]).all()
+    delta = equivalence & ((a == 0) | (a == a[0, 0])).all()
+    read = torch.cat([smallest, torch.stack([equivalence, delta]).to(smallest.dtype)]
+                     ).cpu().numpy()  # the one transfer
+    if not read[n]:
+        return None
+    labels = np.unique(read[:n], return_inverse=True)[1].reshape(-1)
+    return (None if labels.max() == 0 else labels), bool(read[n + 1])
 
 
 def common_blocks(labelings: Sequence[np.ndarray | None]) -> np.ndarray | None:
