@@ -97,3 +97,17 @@ def test_an_indefinite_joint_in_a_cache_is_refused_with_its_name_at_the_end_of_t
             EntropyCache(grams, alpha=1.01).entropy("a", "b")
     with pytest.raises(NotPositiveSemidefiniteError, match="is not positive"):
         renyi_entropy(grams["b"], alpha=1.01)  # and at once outside a scope
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_a_prefix_keeps_the_errors_own_type(deferred):
+    """A subclass of the prefix's kind stays itself, at once and when read at the scope's end."""
+    def refuse():
+        raise NotPositiveSemidefiniteError("is not positive semi-definite")
+
+    with pytest.raises(NotPositiveSemidefiniteError, match=r"^layer 'fc': is not positive"):
+        with deferred_checks(), error_prefix("layer 'fc':", ValueError):
+            if deferred:
+                require(torch.tensor(False), refuse)
+            else:
+                refuse()

@@ -77,15 +77,25 @@ def require(ok: Any, fail: Callable[[], None]) -> None:
 @contextmanager
 def error_prefix(prefix: str, kind: type[Exception]) -> Iterator[None]:
     """Errors of type ``kind`` raised inside — at once, or later by a check queued inside —
-    read ``f"{prefix} {message}"``: a check deep in a computation names what it was computing."""
+    read ``f"{prefix} {message}"``, keeping their own type (a subclass of ``kind`` stays
+    itself): a check deep in a computation names what it was computing."""
     saved = _prefixes()
     _state.prefixes = (*saved, (prefix, kind))
     try:
         yield
     except kind as error:
-        raise kind(f"{prefix} {error}") from None
+        raise _prefixed(error, prefix, kind) from None
     finally:
         _state.prefixes = saved
+
+
+def _prefixed(error: Exception, prefix: str, kind: type[Exception]) -> Exception:
+    """``error`` with ``prefix`` before its message, of its own type where that type is built
+    from a message alone, else of type ``kind``."""
+    try:
+        return type(error)(f"{prefix} {error}")
+    except TypeError:
+        return kind(f"{prefix} {error}")
 
 
 def _raise_first_failure(pending: list, cause: BaseException | None = None) -> None:
@@ -110,5 +120,5 @@ def _raise_first_failure(pending: list, cause: BaseException | None = None) -> N
         except Exception as error:
             for prefix, kind in reversed(prefixes[active:]):
                 if isinstance(error, kind):
-                    error = kind(f"{prefix} {error}")
+                    error = _prefixed(error, prefix, kind)
             raise error from cause

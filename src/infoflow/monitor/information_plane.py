@@ -106,4 +106,21 @@ def _values(
         for c, (own, without) in enumerate(zip(pid.per_map, pid.leave_one_out)):
             values[(layer, map_quantity(c))] = own
             values[(layer, leave_one_out_quantity(c))] = without
-    return {key: float(v) for key, v in values.items()}
+    return dict(zip(values, as_floats(list(values.values()))))
+
+
+def as_floats(values: Sequence[Any]) -> list[float]:
+    """Values (floats, NumPy scalars or 0-dim tensors) as floats, the tensors of each device
+    read together: one host round trip per checkpoint, not one per value."""
+    import torch
+
+    floats: list[Any] = [None if isinstance(v, torch.Tensor) else float(v) for v in values]
+    by_device: dict[Any, list[int]] = {}
+    for i, v in enumerate(values):
+        if isinstance(v, torch.Tensor):
+            by_device.setdefault(v.device, []).append(i)
+    for indices in by_device.values():
+        read = torch.stack([values[i].detach().reshape(()).double() for i in indices]).tolist()
+        for i, value in zip(indices, read):
+            floats[i] = value
+    return floats

@@ -9,6 +9,7 @@ Wickstrøm et al. 2023). Dense layers are one variable in both modes.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -100,6 +101,27 @@ def layer_widths(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> li
         warnings.filterwarnings("ignore", message="x is constant", category=RuntimeWarning)
         return kernel_widths(variables_of(t, conv_mode), rule,
                              target=target if rule == "alignment" else None)
+
+
+def widths_of_layers(outputs: Mapping[str, Any], *, rule: str, conv_mode: str,
+                     target: Any = None) -> dict[str, list[float]]:
+    """:func:`layer_widths` of several layers at once: on a device under "silverman", every
+    variable's scalars come to the host in one read, not one per layer."""
+    variables: dict[str, list[Any]] = {}
+    for name, t in outputs.items():
+        t, converted = _estimator_inputs(t, target)
+        variables[name] = variables_of(t, conv_mode)
+        target_of_data = converted
+    flat = [v for vs in variables.values() for v in vs]
+    if not flat:
+        return {}
+    with warnings.catch_warnings():  # dead, constant maps allowed
+        warnings.filterwarnings("ignore", message="x is constant", category=RuntimeWarning)
+        widths = kernel_widths(flat, rule, target=target_of_data if rule == "alignment" else None)
+    found, start = {}, 0
+    for name, vs in variables.items():
+        found[name], start = widths[start:start + len(vs)], start + len(vs)
+    return found
 
 
 def layer_grams_of_widths(t: Any, widths: list[float], *, conv_mode: str) -> list[Any]:

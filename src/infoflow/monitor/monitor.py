@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from infoflow._deferred import deferred_checks
+from infoflow._deferred import deferred_checks, error_prefix
 from infoflow.kernels import label_gram
 from infoflow.kernels.gram import _as_label_vector as label_vector
 from infoflow.measures.resampling import GroupJackknife, Interval
@@ -43,6 +43,8 @@ from infoflow.monitor.layer_grams import (
     feature_map_grams,
     gram_with_rule,
     layer_grams,
+    layer_grams_of_widths,
+    widths_of_layers,
 )
 from infoflow.monitor.layer_specs import LayerSpec, resolve_layers
 from infoflow.monitor.probe_inputs import ForwardFn, as_probe, input_matrix, model_dtype, moved
@@ -316,13 +318,26 @@ class InformationMonitor:
         return checkpoint
 
     def _layer_grams(self) -> dict[str, list[Any]]:
-        acts = self.activations()
-        return {name: self._grams(name, acts[name]) for name in self.layers}
+        acts = {name: estimator_array(a, self._device) for name, a in self.activations().items()}
+        widths = self._widths(acts)
+        with deferred_checks():  # on a device: one read of every layer's checks, each named
+            return {name: self._grams(name, acts[name], widths.get(name))
+                    for name in self.layers}
+
+    def _widths(self, acts: dict[str, Any]) -> dict[str, list[float]]:
+        """The widths of every layer outside ``pid_layers``, read from a device together; empty
+        where that fails, so that each layer finds its own and an error names the layer."""
+        plain = {name: acts[name] for name in self.layers if name not in self.pid_layers}
+        try:
+            return widths_of_layers(plain, rule=self.rule, conv_mode=self.conv_mode,
+                                    target=self._y_gram)
+        except (TypeError, ValueError):
+            return {}
 
     def _values(self, precompute: Any = None, grams: dict[str, list[Any]] | None = None,
                 ) -> dict[tuple[str, str], float]:
-        grams = self._layer_grams() if grams is None else grams
-        with deferred_checks():  # on a device: the spectra's checks read once, not one by one
+        with deferred_checks():  # on a device: every check of the checkpoint read once
+            grams = self._layer_grams() if grams is None else grams
             return information_plane(self._probe, grams, pid_layers=self.pid_layers,
                                      precompute=precompute)
 
@@ -332,15 +347,21 @@ class InformationMonitor:
         return check_dpi(values, self.chains, tolerance=self.dpi_tolerance,
                          excess_intervals=excess)
 
-    def _grams(self, name: str, activation: torch.Tensor) -> list[Any]:
-        """The layer's Gram matrices; an error names the layer."""
-        build = feature_map_grams if name in self.pid_layers else layer_grams
+    def _grams(self, name: str, activation: Any, widths: list[float] | None = None,
+               ) -> list[Any]:
+        """The layer's Gram matrices (with its ``widths`` where they are known); an error, at
+        once or from a check read later, names the layer."""
         try:
-            with deferred_checks():  # on a device: one read of every check, inside the naming
-                return build(estimator_array(activation, self._device), rule=self.rule,
-                             conv_mode=self.conv_mode, target=self._y_gram)
-        except (TypeError, ValueError) as error:
-            raise type(error)(f"layer {name!r}: {error}") from error
+            with error_prefix(f"layer {name!r}:", ValueError):
+                if name in self.pid_layers:
+                    return feature_map_grams(activation, rule=self.rule,
+                                             conv_mode=self.conv_mode, target=self._y_gram)
+                if widths is None:
+                    return layer_grams(activation, rule=self.rule, conv_mode=self.conv_mode,
+                                       target=self._y_gram)
+                return layer_grams_of_widths(activation, widths, conv_mode=self.conv_mode)
+        except TypeError as error:
+            raise TypeError(f"layer {name!r}: {error}") from error
 
     def _saturated(self, values: dict[tuple[str, str], float]) -> tuple[str, ...]:
         top = math.log2(self.n)

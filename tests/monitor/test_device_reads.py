@@ -1,0 +1,80 @@
+"""A monitor checkpoint on the accelerator's path, checked on the CPU: few host reads, none per
+layer or per value, and NumPy's numbers.
+
+CPU tensors are made to take the device's path (torch throughout, as on CUDA); counting the
+tensor methods that bring values to the host shows what a device would synchronise on.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from infoflow import _array
+from infoflow.data import load_digits
+from infoflow.models.lenet import LeNet5
+from infoflow.monitor import InformationMonitor
+from infoflow.monitor.information_plane import as_floats
+
+LEAVING_TORCH = ("item", "tolist", "numpy", "cpu", "__bool__", "__float__", "__int__")
+
+
+def _measured(layers, conv_mode, device_path, monkeypatch, reads=None):
+    images, labels = load_digits()
+    torch.manual_seed(0)
+    model = LeNet5(image_size=8)
+    with monkeypatch.context() as patch:
+        if device_path:
+            patch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)
+            patch.setattr(sys.modules["infoflow.monitor.layer_grams"], "uses_numpy",
+                          lambda device: False)
+        monitor = InformationMonitor(model, torch.tensor(images[:120]),
+                                     torch.tensor(labels[:120]), layers=layers,
+                                     conv_mode=conv_mode)
+        monitor.measure(0)  # the first checkpoint: counted from the second on
+        if reads is not None:
+            for name in LEAVING_TORCH:
+                original = getattr(torch.Tensor, name)
+
+                def counting(*args, _name=name, _original=original, **kwargs):
+                    reads.append(_name)
+                    return _original(*args, **kwargs)
+
+                patch.setattr(torch.Tensor, name, counting)
+        return monitor.measure(1).values
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("conv_mode", ["tensor", "feature_maps"])
+def test_a_checkpoint_reads_the_same_few_times_whatever_the_layers(monkeypatch, conv_mode):
+    counts = {}
+    for layers in (["conv1", "fc2"], ["conv1", "conv2", "fc1", "fc2"]):
+        reads: list[str] = []
+        device = _measured(layers, conv_mode, True, monkeypatch, reads)
+        counts[len(layers)] = reads
+        host = _measured(layers, conv_mode, False, monkeypatch)
+        assert device.keys() == host.keys()
+        for key in host:  # the device's path gives NumPy's numbers
+            assert device[key] == pytest.approx(host[key], abs=1e-9), key
+    # probe check, activations, widths, structures, deferred checks, values (+ the joint
+    # of the feature maps per conv layer): not one per layer, nor one per value
+    assert counts[2] == counts[4] or conv_mode == "feature_maps", counts
+    assert len(counts[4]) <= 6 + (2 if conv_mode == "feature_maps" else 0), counts[4]
+
+
+def test_values_of_one_device_are_read_together(monkeypatch):
+    reads = []
+    original = torch.Tensor.tolist
+
+    def counting(self):
+        reads.append(1)
+        return original(self)
+
+    monkeypatch.setattr(torch.Tensor, "tolist", counting)
+    values = [torch.tensor(1.5), 2, np.float32(0.25), torch.tensor(-3.0, dtype=torch.float32)]
+    assert as_floats(values) == [1.5, 2.0, 0.25, -3.0]
+    assert len(reads) == 1
+    assert all(type(v) is float for v in as_floats(values))
