@@ -45,14 +45,20 @@ def as_float(x: Any, precision: str) -> Any:
 
 def float_dtype_of(x: Any) -> str:
     """The precision a Gram matrix of ``x`` is built in: its own if floating, else float64."""
-    name = str(x.dtype).removeprefix("torch.")
+    dtype = x.dtype
+    if isinstance(dtype, np.dtype):  # a dictionary lookup: str(dtype) costs microseconds
+        return _NUMPY_PRECISIONS.get(dtype, "float64")
+    name = str(dtype).removeprefix("torch.")
     return name if name in PRECISIONS else "float64"
+
+
+_NUMPY_PRECISIONS = {np.dtype(name): name for name in PRECISIONS}
 
 
 def to_scalar(value: Any) -> Any:
     """An estimator's result as the user expects it: a float for NumPy, a 0-dim tensor for torch."""
     if is_torch(value):
-        return value.reshape(())
+        return value if value.ndim == 0 else value.reshape(())
     return float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
@@ -66,8 +72,7 @@ def plain_cpu_tensor(x: Any) -> bool:
     """Whether ``x`` is a CPU tensor that needs no gradient: one that infoflow computes on as a
     NumPy array sharing its memory (``x.numpy()``, no copy), since NumPy's BLAS and SciPy's
     solvers are faster on the CPU than torch's for this work (``benchmarks/bench_peers.py``)."""
-    return (CPU_TENSORS_AS_NUMPY and is_torch(x) and x.device.type == "cpu"
-            and not x.requires_grad)
+    return CPU_TENSORS_AS_NUMPY and is_torch(x) and x.is_cpu and not x.requires_grad
 
 
 def flatten_samples(x: Any) -> Any:

@@ -222,3 +222,28 @@ def test_a_non_psd_class_block_at_large_n_is_refused(as_torch):
     k = torch.tensor(k, requires_grad=True) if as_torch else k
     with pytest.raises(NotPositiveSemidefiniteError, match="eigenvalue -0.000667"):
         renyi_entropy(k, method="exact")
+
+
+def test_block_structures_of_numpy_factors_agree_with_block_labels_and_is_delta(rng):
+    from infoflow import label_gram
+    from infoflow.measures.spectrum import block_labels, block_structures, is_delta
+
+    y, z = rng.integers(0, 4, 60), rng.integers(0, 3, 60)
+    labels = label_gram(y)
+    spoiled = labels.copy()
+    first = int(np.flatnonzero(y == y[0])[1])
+    spoiled[0, first] = spoiled[first, 0] = 0.5  # the same pattern, not a delta kernel
+    band = np.triu(np.tril(np.ones((60, 60)), 2), -2)  # zeros, but one chained block
+    gaussian = np.exp(-np.subtract.outer(np.arange(60.0), np.arange(60.0)) ** 2 / 50)
+    cases = [labels, labels * label_gram(z), 3.0 * labels, spoiled, band, gaussian,
+             np.ones((60, 60))]
+    found = block_structures(cases)
+    for f, (blocks, delta) in zip(cases, found):
+        expected = block_labels(f)
+        if expected is None:
+            assert blocks is None
+        else:  # the same partition
+            pairs = np.unique(np.stack([blocks, expected], 1), axis=0)
+            assert len(pairs) == expected.max() + 1 == blocks.max() + 1
+        assert delta == is_delta(f, expected)
+    assert [d for _, d in found] == [True, True, True, False, False, False, True]

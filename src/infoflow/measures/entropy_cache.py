@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from infoflow._array import plain_cpu_tensor, to_scalar
+from infoflow._array import is_torch, plain_cpu_tensor, to_scalar
 from infoflow._deferred import error_prefix
 from infoflow._memory import check_fits
 from infoflow._validation import (
@@ -247,31 +247,37 @@ class EntropyCache:
                     value = entropy_of_normalized(
                         normalized(product, self.n, owned=len(ordered) > 1), self.alpha,
                         self.method, blocks)
-            if self._host_torch:
-                import torch
-
-                value = torch.as_tensor(np.asarray(value))
-            self._entropies[key] = value
+            self._entropies[key] = value  # NumPy's float where NumPy computed it
         return self._entropies[key]
+
+    def _result(self, value: Any) -> Any:
+        """A public method's result: a 0-dim tensor when the cache holds tensors (entropies that
+        NumPy computed are kept as floats and combined as floats, then wrapped once), else a
+        float."""
+        if not is_torch(value) and is_torch(self._like):
+            import torch
+
+            value = torch.as_tensor(np.asarray(value))
+        return to_scalar(value)
 
     def entropy(self, *names: Names) -> Any:
         """Joint entropy S(names...) in bits (one name: its marginal entropy)."""
-        return to_scalar(self._entropy(self._key(names)))
+        return self._result(self._entropy(self._key(names)))
 
     def mutual_information(self, a: Names, b: Names) -> Any:
         """I(a; b) = S(a) + S(b) − S(a, b), in bits; ``a`` and ``b`` may be sets of names."""
-        return to_scalar(
+        return self._result(
             self._entropy(self._key([a])) + self._entropy(self._key([b]))
             - self._entropy(self._key([a, b]))
         )
 
     def conditional_entropy(self, a: Names, b: Names) -> Any:
         """S(a | b) = S(a, b) − S(b), in bits."""
-        return to_scalar(self._entropy(self._key([a, b])) - self._entropy(self._key([b])))
+        return self._result(self._entropy(self._key([a, b])) - self._entropy(self._key([b])))
 
     def conditional_mutual_information(self, a: Names, b: Names, c: Names) -> Any:
         """I(a; b | c) = S(a, c) + S(b, c) − S(a, b, c) − S(c), in bits."""
-        return to_scalar(
+        return self._result(
             self._entropy(self._key([a, c])) + self._entropy(self._key([b, c]))
             - self._entropy(self._key([a, b, c])) - self._entropy(self._key([c]))
         )
@@ -280,7 +286,7 @@ class EntropyCache:
         """TC = Σ_l S(l) − S(all), in bits."""
         names = list(names)
         marginals = sum(self._entropy(self._key([name])) for name in names)
-        return to_scalar(marginals - self._entropy(self._key(names)))
+        return self._result(marginals - self._entropy(self._key(names)))
 
     def dual_total_correlation(self, names: Iterable[str]) -> Any:
         """DTC = Σ_l S(all but l) − (L − 1)·S(all), in bits."""
@@ -290,4 +296,4 @@ class EntropyCache:
         rest = sum(
             self._entropy(self._key(names[:i] + names[i + 1:])) for i in range(len(names))
         )
-        return to_scalar(rest - (len(names) - 1) * self._entropy(self._key(names)))
+        return self._result(rest - (len(names) - 1) * self._entropy(self._key(names)))

@@ -193,8 +193,15 @@ def block_structures(factors: Sequence[Any]) -> list[tuple[np.ndarray | None, bo
     if not factors or not all(is_torch(f) and not plain_cpu_tensor(f) for f in factors):
         structures = []
         for f in factors:
-            labels = block_labels(f)
-            structures.append((labels, is_delta(f, labels)))
+            plain = f.numpy() if plain_cpu_tensor(f) else f
+            found = None
+            if not is_torch(plain) and not plain.min() > 0:  # zero entries: a label Gram?
+                found = _equivalence_blocks(plain)
+            if found is None:
+                labels = block_labels(f)
+                structures.append((labels, is_delta(f, labels)))
+            else:
+                structures.append((found[0], found[1] and not getattr(f, "requires_grad", False)))
         return structures
     import torch
 
@@ -215,31 +222,38 @@ def block_structures(factors: Sequence[Any]) -> list[tuple[np.ndarray | None, bo
 
 
 def _equivalence_blocks(a: Any) -> tuple[np.ndarray | None, bool] | None:
-    """The blocks of a tensor whose non-zero pattern is an equivalence relation (every sample
+    """The blocks of a matrix whose non-zero pattern is an equivalence relation (every sample
     linked to exactly the samples of its block: a label Gram, or a product of them), and whether
-    it is a delta kernel's Gram, with one host read; None where the pattern is not one.
+    it is a delta kernel's Gram; None where the pattern is not one. A tensor is searched on its
+    device, with one host read.
 
     One round of label propagation gives every sample its block's smallest index when the
-    pattern is an equivalence; that the pattern then equals "same label" is checked on the
-    device, in row blocks, and read together with the labels."""
-    import torch
-
+    pattern is an equivalence; that the pattern then equals "same label" is checked in row
+    blocks (for a tensor, on the device and read together with the labels)."""
+    xp = namespace(a)
     n = a.shape[0]
-    index = torch.arange(n, device=a.device)
+    index = xp.arange(n, device=a.device) if is_torch(a) else np.arange(n)
     rows = max(1, block_bytes() // (8 * n))
-    smallest = torch.cat([torch.where(a[start:start + rows] != 0, index[None, :], n).amin(1)
-                          for start in range(0, n, rows)])
-    equivalence = torch.stack([
-        ((a[start:start + rows] != 0)
-         == (smallest[start:start + rows, None] == smallest[None, :])).all()
-        for start in range(0, n, rows)]).all()
-    delta = equivalence & ((a == 0) | (a == a[0, 0])).all()
-    read = torch.cat([smallest, torch.stack([equivalence, delta]).to(smallest.dtype)]
-                     ).cpu().numpy()  # the one transfer
-    if not read[n]:
+    starts = range(0, n, rows)
+    join, least = (xp.cat, xp.amin) if is_torch(a) else (np.concatenate, np.min)
+    smallest = join([least(xp.where(a[start:start + rows] != 0, index[None, :], n), 1)
+                     for start in starts])
+    blocks = [((a[start:start + rows] != 0)
+               == (smallest[start:start + rows, None] == smallest[None, :])).all()
+              for start in starts]
+    if is_torch(a):
+        equivalence = xp.stack(blocks).all()
+        delta = equivalence & ((a == 0) | (a == a[0, 0])).all()
+        read = xp.cat([smallest, xp.stack([equivalence, delta]).to(smallest.dtype)]
+                      ).cpu().numpy()  # the one transfer
+        smallest, equivalent, delta = read[:n], bool(read[n]), bool(read[n + 1])
+    else:
+        equivalent = all(blocks)
+        delta = equivalent and bool(((a == 0) | (a == a[0, 0])).all())
+    if not equivalent:
         return None
-    labels = np.unique(read[:n], return_inverse=True)[1].reshape(-1)
-    return (None if labels.max() == 0 else labels), bool(read[n + 1])
+    labels = np.unique(smallest, return_inverse=True)[1].reshape(-1)
+    return (None if labels.max() == 0 else labels), delta
 
 
 def common_blocks(labelings: Sequence[np.ndarray | None]) -> np.ndarray | None:
