@@ -95,12 +95,8 @@ def _estimator_inputs(t: Any, target: Any) -> tuple[Any, Any]:
 
 def layer_widths(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> list[float]:
     """σ of each variable of the layer under ``rule``: one for a dense layer or in ``"tensor"``
-    mode, one per feature map in ``"feature_maps"`` mode."""
-    t, target = _estimator_inputs(t, target)
-    with warnings.catch_warnings():  # dead, constant maps allowed
-        warnings.filterwarnings("ignore", message="x is constant", category=RuntimeWarning)
-        return kernel_widths(variables_of(t, conv_mode), rule,
-                             target=target if rule == "alignment" else None)
+    mode, one per feature map in ``"feature_maps"`` mode (dead, constant maps allowed)."""
+    return widths_of_layers({"t": t}, rule=rule, conv_mode=conv_mode, target=target)["t"]
 
 
 def widths_of_layers(outputs: Mapping[str, Any], *, rule: str, conv_mode: str,
@@ -109,15 +105,14 @@ def widths_of_layers(outputs: Mapping[str, Any], *, rule: str, conv_mode: str,
     variable's scalars come to the host in one read, not one per layer."""
     variables: dict[str, list[Any]] = {}
     for name, t in outputs.items():
-        t, converted = _estimator_inputs(t, target)
+        t, target_like_t = _estimator_inputs(t, target)
         variables[name] = variables_of(t, conv_mode)
-        target_of_data = converted
     flat = [v for vs in variables.values() for v in vs]
     if not flat:
         return {}
     with warnings.catch_warnings():  # dead, constant maps allowed
         warnings.filterwarnings("ignore", message="x is constant", category=RuntimeWarning)
-        widths = kernel_widths(flat, rule, target=target_of_data if rule == "alignment" else None)
+        widths = kernel_widths(flat, rule, target=target_like_t if rule == "alignment" else None)
     found, start = {}, 0
     for name, vs in variables.items():
         found[name], start = widths[start:start + len(vs)], start + len(vs)

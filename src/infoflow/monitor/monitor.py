@@ -360,8 +360,8 @@ class InformationMonitor:
                     return layer_grams(activation, rule=self.rule, conv_mode=self.conv_mode,
                                        target=self._y_gram)
                 return layer_grams_of_widths(activation, widths, conv_mode=self.conv_mode)
-        except TypeError as error:
-            raise TypeError(f"layer {name!r}: {error}") from error
+        except TypeError as error:  # raised at once (never queued): named here
+            raise type(error)(f"layer {name!r}: {error}") from error
 
     def _saturated(self, values: dict[tuple[str, str], float]) -> tuple[str, ...]:
         top = math.log2(self.n)
