@@ -83,12 +83,15 @@ def flatten_samples(x: Any) -> Any:
 #: The sizes, per precision, where SciPy's LAPACK ``?syevd`` beats ``torch.linalg.eigvalsh`` on
 #: the CPU: from the first number up to (not including) the second. Below, SciPy's per-call
 #: overhead (argument checks, workspace query) dominates; above, torch's LAPACK build is faster.
-#: Measured with one thread on the 2-core machine (under load, so the ratios count, not the
-#: times) with ``python benchmarks/bench_solvers.py --sizes 100 300 700 1000 1250 1500 1750
-#: 2000 3000``: float64 SciPy/torch 0.7/0.5 ms at n = 100, 0.86/1.18 s at 1000, 5.6/4.8 s at
-#: 1500, 22/16 s at 3000; float32 0.6/0.4 ms at 100, 0.021/0.017 s at 300, 5.0/5.3 s at 2000,
-#: 6.8/5.8 s at 3000.
-SCIPY_SOLVER_SIZES = {"float64": (300, 1500), "float32": (400, 2500)}
+#: Measured with one thread on the idle 2-core machine with ``python
+#: benchmarks/bench_solvers.py --sizes 100 200 300 400 700 1000 1250 1500 1750 2000 2500``, best
+#: of 3, SciPy/torch: float64 0.7/0.5 ms at n = 100, 6.4/6.9 ms at 300, 0.13/0.19 s at 1000,
+#: 0.486/0.489 s at 1500, 0.83/0.75 s at 1750; float32 0.6/0.4 ms at 100, 4.4/4.9 ms at 300,
+#: 0.41/0.43 s at 1750, 0.66/0.60 s at 2000, 1.3/1.0 s at 2500. From 2000 samples the work
+#: runs on two threads (``infoflow._threads.PARALLEL_FROM``), where SciPy's would be a second
+#: BLAS thread pool beside NumPy's (its idle threads spin and slow NumPy's work after it): torch
+#: is the solver there in both precisions.
+SCIPY_SOLVER_SIZES = {"float64": (300, 1500), "float32": (300, 2000)}
 
 #: On CUDA, float32 matrices of fewer rows than this, and float32 stacks of any size, are solved
 #: in float64 and their eigenvalues cast back: cuSOLVER's float32 solvers were *slower* than its
