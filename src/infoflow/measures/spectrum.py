@@ -195,8 +195,11 @@ def block_structures(factors: Sequence[Any]) -> list[tuple[np.ndarray | None, bo
         for f in factors:
             plain = f.numpy() if plain_cpu_tensor(f) else f
             found = None
-            if not is_torch(plain) and not plain.min() > 0:  # zero entries: a label Gram?
-                found = _equivalence_blocks(plain)
+            if not is_torch(plain):
+                if plain.min() > 0:  # no zero entry (a Gaussian Gram): one block
+                    structures.append((None, is_delta(f, None)))
+                    continue
+                found = _equivalence_blocks(plain)  # zero entries: a label Gram?
             if found is None:
                 labels = block_labels(f)
                 structures.append((labels, is_delta(f, labels)))
