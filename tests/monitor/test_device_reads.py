@@ -59,10 +59,10 @@ def test_a_checkpoint_reads_the_same_few_times_whatever_the_layers(monkeypatch, 
         assert device.keys() == host.keys()
         for key in host:  # the device's path gives NumPy's numbers
             assert device[key] == pytest.approx(host[key], abs=1e-9), key
-    # probe check, activations, widths, structures, deferred checks, values (+ the joint
-    # of the feature maps per conv layer): not one per layer, nor one per value
+    # activations, widths, structures, deferred checks, values (+ the joint of the feature
+    # maps per conv layer): not one per layer, nor one per value
     assert counts[2] == counts[4] or conv_mode == "feature_maps", counts
-    assert len(counts[4]) <= 6 + (2 if conv_mode == "feature_maps" else 0), counts[4]
+    assert len(counts[4]) <= 5 + (2 if conv_mode == "feature_maps" else 0), counts[4]
 
 
 def test_values_of_one_device_are_read_together(monkeypatch):

@@ -127,13 +127,28 @@ def capture_activations(
     forward = check_forward_fn(forward_fn)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    _checked_layers(model, layers)
+    probe, n = as_probe(inputs, model_dtype(model))
+    return probe_activations(model, probe, n, layers, batch_size=batch_size, forward=forward)
+
+
+def _checked_layers(model: nn.Module, layers: Sequence[Layer | str]) -> list[Layer]:
     layers = [Layer(x, x) if isinstance(x, str) else x for x in layers]
     named = dict(model.named_modules())
     for layer in layers:
         if layer.module not in named:
             raise ValueError(f"layer {layer.name!r} names module {layer.module!r}, which is not "
                              "a module of the model")
-    probe, n = as_probe(inputs, model_dtype(model))
+    return layers
+
+
+def probe_activations(model: nn.Module, probe: Any, n: int, layers: Sequence[Layer | str], *,
+                      batch_size: int, forward: ForwardFn) -> dict[str, torch.Tensor]:
+    """:func:`capture_activations` of a probe of ``n`` samples that
+    :func:`~infoflow.monitor.probe_inputs.as_probe` has checked already, with a checked model,
+    batch size and forward function: the monitor's, at every checkpoint, whose probe values are
+    not looked at again (on a device, one host round trip less)."""
+    layers = _checked_layers(model, layers)
     parts: dict[str, list[torch.Tensor]] = {layer.name: [] for layer in layers}
     rows = 0
 

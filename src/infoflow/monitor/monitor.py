@@ -32,7 +32,7 @@ from infoflow._deferred import deferred_checks, error_prefix
 from infoflow.kernels import label_gram
 from infoflow.kernels.gram import _as_label_vector as label_vector
 from infoflow.measures.resampling import GroupJackknife, Interval
-from infoflow.monitor.activations import capture_activations, check_forward_fn, check_model
+from infoflow.monitor.activations import check_forward_fn, check_model, probe_activations
 from infoflow.monitor.chains import find_chains
 from infoflow.monitor.distributed import measure_across_ranks, process_group, unwrap_model
 from infoflow.monitor.dpi import EXCESS, Chains, DPIVerdict, check_dpi, link_name
@@ -287,9 +287,10 @@ class InformationMonitor:
 
     def activations(self) -> dict[str, torch.Tensor]:
         """The chosen layers' outputs on the probe set, with hooks scoped to this call."""
-        return capture_activations(
-            self.model, moved(self.inputs, _model_device(self.model)), self._layers,
-            batch_size=self.batch_size, forward_fn=self.forward_fn,
+        # the probe was checked when the monitor was made: its values are not read again
+        return probe_activations(
+            self.model, moved(self.inputs, _model_device(self.model)), self.n, self._layers,
+            batch_size=self.batch_size, forward=self.forward_fn,
         )
 
     def measure(self, step: int, *, epoch: int | None = None) -> Checkpoint:
