@@ -11,6 +11,7 @@ import torch
 
 from infoflow import kernel_width, label_gram
 from infoflow.kernels.width import RULES, alignment
+from tests.host_reads import count_host_reads
 
 
 def test_scott_is_the_papers_formula(rng):
@@ -97,14 +98,7 @@ def test_kernel_widths_is_kernel_width_of_each_with_one_host_read_for_tensors(
         assert kernel_widths(maps, rule) == pytest.approx(expected, rel=1e-12)
     monkeypatch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)  # as on a device
     tensors = [torch.tensor(m, requires_grad=True) for m in maps[:3]]
-    reads = []
-    original = torch.Tensor.tolist
-
-    def counting(self):
-        reads.append(1)
-        return original(self)
-
-    monkeypatch.setattr(torch.Tensor, "tolist", counting)
+    reads = count_host_reads(monkeypatch, ("tolist",))
     got = kernel_widths(tensors, rule)
     assert got == pytest.approx(expected[:3], rel=1e-12)
     if rule == "silverman":

@@ -13,23 +13,13 @@ import torch
 
 from infoflow import Lanczos, Nystrom, gaussian_gram, kernel_width, label_gram, renyi_entropy
 from infoflow.measures.approximation import approximate_spectrum
-
-LEAVING_TORCH = ("item", "tolist", "numpy", "cpu", "__bool__", "__float__", "__int__")
+from tests.host_reads import count_host_reads
 
 
 @pytest.fixture
 def host_transfers(monkeypatch):
     """A list that grows by one for every call that takes a tensor's value to the host."""
-    calls: list[str] = []
-    for name in LEAVING_TORCH:
-        original = getattr(torch.Tensor, name)
-
-        def counting(*args, _name=name, _original=original, **kwargs):
-            calls.append(_name)
-            return _original(*args, **kwargs)
-
-        monkeypatch.setattr(torch.Tensor, name, counting)
-    return calls
+    return count_host_reads(monkeypatch)
 
 
 @pytest.mark.parametrize("method", [Lanczos(rank=20, probes=4, steps=8), Nystrom(rank=30)])

@@ -18,8 +18,7 @@ from infoflow.data import load_digits
 from infoflow.models.lenet import LeNet5
 from infoflow.monitor import InformationMonitor
 from infoflow.monitor.information_plane import as_floats
-
-LEAVING_TORCH = ("item", "tolist", "numpy", "cpu", "__bool__", "__float__", "__int__")
+from tests.host_reads import count_host_reads
 
 
 def _measured(layers, conv_mode, device_path, monkeypatch, reads=None):
@@ -36,15 +35,11 @@ def _measured(layers, conv_mode, device_path, monkeypatch, reads=None):
                                      conv_mode=conv_mode)
         monitor.measure(0)  # the first checkpoint: counted from the second on
         if reads is not None:
-            for name in LEAVING_TORCH:
-                original = getattr(torch.Tensor, name)
-
-                def counting(*args, _name=name, _original=original, **kwargs):
-                    reads.append(_name)
-                    return _original(*args, **kwargs)
-
-                patch.setattr(torch.Tensor, name, counting)
-        return monitor.measure(1).values
+            counted = count_host_reads(patch)
+        values = monitor.measure(1).values
+        if reads is not None:
+            reads.extend(counted)
+        return values
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -66,14 +61,7 @@ def test_a_checkpoint_reads_the_same_few_times_whatever_the_layers(monkeypatch, 
 
 
 def test_values_of_one_device_are_read_together(monkeypatch):
-    reads = []
-    original = torch.Tensor.tolist
-
-    def counting(self):
-        reads.append(1)
-        return original(self)
-
-    monkeypatch.setattr(torch.Tensor, "tolist", counting)
+    reads = count_host_reads(monkeypatch, ("tolist",))
     values = [torch.tensor(1.5), 2, np.float32(0.25), torch.tensor(-3.0, dtype=torch.float32)]
     assert as_floats(values) == [1.5, 2.0, 0.25, -3.0]
     assert len(reads) == 1
