@@ -187,41 +187,44 @@ def _components_on_device(mask: Any) -> np.ndarray:
 
 def block_structures(factors: Sequence[Any]) -> list[tuple[np.ndarray | None, bool]]:
     """Each factor's block labels (:func:`block_labels`) and whether it is a delta kernel's Gram
-    (:func:`is_delta`), as those find them. For tensors the first look at every factor (has it a
-    zero entry? are all its entries equal?) is one host read for all of them, not two per
-    factor: only factors with zero entries (label Grams) are then searched for their blocks."""
-    if not factors or not all(is_torch(f) and not plain_cpu_tensor(f) for f in factors):
-        structures = []
-        for f in factors:
-            plain = f.numpy() if plain_cpu_tensor(f) else f
-            found = None
-            if not is_torch(plain):
-                if plain.min() > 0:  # no zero entry (a Gaussian Gram): one block
-                    structures.append((None, is_delta(f, None)))
-                    continue
-                found = _equivalence_blocks(plain)  # zero entries: a label Gram?
-            if found is None:
-                labels = block_labels(f)
-                structures.append((labels, is_delta(f, labels)))
-            else:
-                structures.append((found[0], found[1] and not getattr(f, "requires_grad", False)))
-        return structures
-    import torch
+    (:func:`is_delta`), as those find them. The first look at each factor asks whether it has a
+    zero entry and whether all its entries are equal; for device tensors that is one host read
+    for all of them, not two per factor. Only factors with zero entries (label Grams) are then
+    searched for their blocks (:func:`_zero_pattern_structure`)."""
+    if factors and all(is_torch(f) and not plain_cpu_tensor(f) for f in factors):
+        import torch
 
-    flags = torch.stack([torch.stack([(f != 0).all(), (f == f[0, 0]).all()])
-                         for f in (f.detach() for f in factors)]).tolist()
-    structures = []
-    for f, (no_zero, constant) in zip(factors, flags):
-        if no_zero:
-            structures.append((None, constant and not f.requires_grad))
-        else:
-            found = _equivalence_blocks(f.detach())
-            if found is None:  # a zero pattern that is no equivalence: search step by step
-                labels = _labels_of_mask(f.detach() != 0)
-                structures.append((labels, is_delta(f, labels)))
-            else:
-                structures.append((found[0], found[1] and not f.requires_grad))
-    return structures
+        flags = torch.stack([torch.stack([(f != 0).all(), (f == f[0, 0]).all()])
+                             for f in (f.detach() for f in factors)]).tolist()
+    else:
+        flags = [_first_look(f) for f in factors]
+    return [(None, constant and not getattr(f, "requires_grad", False)) if no_zero
+            else _zero_pattern_structure(f) for f, (no_zero, constant) in zip(factors, flags)]
+
+
+def _plain(f: Any) -> Any:
+    """``f`` without autograd: a CPU tensor that needs none as the NumPy array on its memory."""
+    return f.numpy() if plain_cpu_tensor(f) else f.detach() if is_torch(f) else f
+
+
+def _first_look(f: Any) -> tuple[bool, bool]:
+    """(no zero entry, all entries equal) of one factor, read on the host; the second only
+    where the first holds (a NumPy array's minimum answers the first for a Gaussian Gram)."""
+    plain = _plain(f)
+    no_zero = bool(plain.min() > 0) if not is_torch(plain) else bool((plain != 0).all())
+    return no_zero, no_zero and is_delta(plain, None)
+
+
+def _zero_pattern_structure(f: Any) -> tuple[np.ndarray | None, bool]:
+    """(block labels, is a delta kernel's Gram) of a factor with a zero entry: from one round
+    of label propagation where its pattern is an equivalence (:func:`_equivalence_blocks`),
+    else by the step-by-step search of :func:`block_labels`."""
+    plain = _plain(f)
+    found = _equivalence_blocks(plain)
+    if found is None:
+        labels = _labels_of_mask(plain != 0)
+        return labels, is_delta(f, labels)
+    return found[0], found[1] and not getattr(f, "requires_grad", False)
 
 
 def _equivalence_blocks(a: Any) -> tuple[np.ndarray | None, bool] | None:
