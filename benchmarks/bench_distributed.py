@@ -57,18 +57,18 @@ def _monitor(n: int, distributed: bool) -> InformationMonitor:
 def _timed(monitor: InformationMonitor, repeats: int) -> tuple[float, dict, list]:
     """(best seconds per checkpoint, the last values, the last checkpoint's solver calls as
     (rows, seconds))."""
-    from infoflow.measures import spectrum
+    from infoflow.measures import eigenproblems
 
-    solve, calls = spectrum.eigvalsh, []
+    solve, calls = eigenproblems.solve, []
 
-    def counted(a):
+    def counted(problem):
         start = time.perf_counter()
-        result = solve(a)
-        calls.append((a.shape[-1], time.perf_counter() - start))
+        result = solve(problem)
+        calls.append((problem.matrix.shape[-1], time.perf_counter() - start))
         return result
 
     best, values = float("inf"), {}
-    spectrum.eigvalsh = counted
+    eigenproblems.solve = counted
     try:
         for step in range(repeats):
             calls.clear()
@@ -82,7 +82,7 @@ def _timed(monitor: InformationMonitor, repeats: int) -> tuple[float, dict, list
                 dist.barrier()  # the checkpoint is done when the slowest rank is
             best = min(best, time.perf_counter() - start)
     finally:
-        spectrum.eigvalsh = solve
+        eigenproblems.solve = solve
     return best, {f"{k[0]}|{k[1]}": v for k, v in values.items()}, list(calls)
 
 

@@ -152,7 +152,7 @@ def test_thread_budget_leaves_the_device_alone():
 
 
 def test_float32_is_solved_where_cuda_is_faster():
-    """float32 below CUDA_FLOAT32_SOLVER_FROM rows, and float32 stacks, are solved in float64
+    """float32 matrices and stacks below CUDA_FLOAT32_SOLVER_FROM rows are solved in float64
     (cuSOLVER's float32 solvers were slower there); the result stays float32."""
     from infoflow._array import CUDA_FLOAT32_SOLVER_FROM, eigvalsh
 
@@ -174,3 +174,32 @@ def test_a_cuda_run_leaves_the_callers_generators_alone(tmp_path):
                       seed=7, device="cuda"), tmp_path / "run").run(sensitivity=False)
     assert torch.equal(torch.get_rng_state(), cpu)
     assert torch.equal(torch.cuda.get_rng_state(), cuda)
+
+
+@pytest.mark.parametrize("method", ["exact", "lanczos"])
+def test_a_cuda_checkpoint_synchronises_the_same_few_times_whatever_the_layers(method):
+    """The monitor's checkpoint on a CUDA model: host reads batched per checkpoint and the
+    spectra solved in one batched call per size (each solver call reads its error flag), so the
+    count does not grow with the layers; the values are the CPU's."""
+    import warnings
+
+    from infoflow.data import load_digits
+    from infoflow.models import LeNet5
+    from infoflow.monitor import InformationMonitor
+
+    images, labels = load_digits()
+    x, y = torch.tensor(images[:1200]), labels[:1200]
+    counts = {}
+    for layers in (["conv1", "fc2"], ["conv1", "conv2", "fc1", "fc2"]):
+        torch.manual_seed(0)
+        model = LeNet5(image_size=8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cpu = InformationMonitor(model, x, y, layers=layers, method=method).measure(0).values
+            monitor = InformationMonitor(model.cuda(), x, y, layers=layers, method=method)
+            monitor.measure(0)  # the first checkpoint sets up the solvers' workspaces
+            measured, counts[len(layers)] = count_syncs(lambda m=monitor: m.measure(1))
+        for key, value in cpu.items():
+            assert measured.values[key] == pytest.approx(value, abs=1e-6), key
+    print("synchronisations per checkpoint:", counts)
+    assert counts[2] == counts[4] <= 12, counts

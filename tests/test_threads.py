@@ -67,14 +67,14 @@ def test_cgroup_quotas_are_read_from_v2_and_v1_files(tmp_path):
 def test_entropies_and_grams_run_within_the_budget(monkeypatch, rng):
     """Large enough work enters the scope with the process's budget; the caller's settings are
     untouched afterwards."""
-    from infoflow.measures import spectrum
+    from infoflow.measures import eigenproblems
 
     monkeypatch.setattr(_threads, "available_cpus", lambda: 1)
     seen = []
-    solve = spectrum.eigvalsh
+    solve = eigenproblems.solve
     monkeypatch.setattr(
-        spectrum, "eigvalsh",
-        lambda a: seen.append((torch.get_num_threads(), blas_threads())) or solve(a))
+        eigenproblems, "solve",
+        lambda problem: seen.append((torch.get_num_threads(), blas_threads())) or solve(problem))
     before = torch.get_num_threads()
     x = rng.normal(size=(_threads.THREADED_FROM, 3))
     renyi_entropy(gaussian_gram(x, 1.0))

@@ -93,9 +93,9 @@ def flatten_samples(x: Any) -> Any:
 #: is the solver there in both precisions.
 SCIPY_SOLVER_SIZES = {"float64": (300, 1500), "float32": (300, 2000)}
 
-#: On CUDA, float32 matrices of fewer rows than this, and float32 stacks of any size, are solved
-#: in float64 and their eigenvalues cast back: cuSOLVER's float32 solvers were *slower* than its
-#: float64 ones there. ``python benchmarks/bench_solvers.py --device cuda`` on one H200 (torch
+#: On CUDA, float32 matrices (and stacks of them) of fewer rows than this are solved in float64
+#: and their eigenvalues cast back: cuSOLVER's float32 solvers were *slower* than its float64
+#: ones there. ``python benchmarks/bench_solvers.py --device cuda`` on one H200 (torch
 #: 2.11, CUDA 13), best of 3, float32/float64 time: one matrix 1.08 at n = 1000, 1.17 at 2000,
 #: 1.05 at 4000, 0.98 at 6000, 0.95 at 8000, 0.83 at 10,000, 0.63 at 16,000; ten blocks
 #: (the class blocks of S(T, Y)) 2.58 at 10 × 100², 3.07 at 10 × 400², 1.01 at 10 × 600², 1.14
@@ -110,9 +110,9 @@ def eigvalsh(a: Any) -> Any:
     the input: on the CPU, LAPACK's ``?syevd`` through SciPy in the measured middle range and
     ``torch.linalg.eigvalsh`` elsewhere, for NumPy arrays and torch tensors alike (both share
     memory with the input: no copy). Stacks go to torch's batched solver. CUDA tensors and
-    tensors that need a gradient always use torch; on CUDA, float32 stacks and float32 matrices
-    below :data:`CUDA_FLOAT32_SOLVER_FROM` rows are solved in float64 (faster there, and never
-    less accurate). Both solvers read the lower triangle.
+    tensors that need a gradient always use torch; on CUDA, float32 matrices and stacks below
+    :data:`CUDA_FLOAT32_SOLVER_FROM` rows are solved in float64 (faster there, and never less
+    accurate). Both solvers read the lower triangle.
     """
     n = a.shape[-1]
     low, high = SCIPY_SOLVER_SIZES["float32" if a.dtype.itemsize == 4 else "float64"]
@@ -122,8 +122,7 @@ def eigvalsh(a: Any) -> Any:
 
         if use_scipy and a.device.type == "cpu" and not a.requires_grad:
             return torch.from_numpy(_scipy_eigvalsh(a.numpy()))
-        if (a.device.type == "cuda" and a.dtype == torch.float32
-                and (a.ndim > 2 or n < CUDA_FLOAT32_SOLVER_FROM)):
+        if a.device.type == "cuda" and a.dtype == torch.float32 and n < CUDA_FLOAT32_SOLVER_FROM:
             return torch.linalg.eigvalsh(a.double()).to(a.dtype)
         return torch.linalg.eigvalsh(a)
     if use_scipy:

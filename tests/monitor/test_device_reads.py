@@ -15,25 +15,31 @@ import torch
 
 from infoflow import _array
 from infoflow.data import load_digits
+from infoflow.measures import eigenproblems
 from infoflow.models.lenet import LeNet5
 from infoflow.monitor import InformationMonitor
 from infoflow.monitor.information_plane import as_floats
 from tests.host_reads import count_host_reads
 
 
-def _measured(layers, conv_mode, device_path, monkeypatch, reads=None):
+def _measured(layers, conv_mode, device_path, monkeypatch, reads=None, solves=None):
     images, labels = load_digits()
     torch.manual_seed(0)
     model = LeNet5(image_size=8)
     with monkeypatch.context() as patch:
         if device_path:
             patch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)
+            patch.setattr(eigenproblems, "BATCH_ON_CPU", True)
             patch.setattr(sys.modules["infoflow.monitor.layer_grams"], "uses_numpy",
                           lambda device: False)
         monitor = InformationMonitor(model, torch.tensor(images[:120]),
                                      torch.tensor(labels[:120]), layers=layers,
                                      conv_mode=conv_mode)
         monitor.measure(0)  # the first checkpoint: counted from the second on
+        if solves is not None:
+            solve = eigenproblems.solve
+            patch.setattr(eigenproblems, "solve",
+                          lambda problem: solves.append(problem.matrix.shape) or solve(problem))
         if reads is not None:
             counted = count_host_reads(patch)
         values = monitor.measure(1).values
@@ -45,11 +51,12 @@ def _measured(layers, conv_mode, device_path, monkeypatch, reads=None):
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("conv_mode", ["tensor", "feature_maps"])
 def test_a_checkpoint_reads_the_same_few_times_whatever_the_layers(monkeypatch, conv_mode):
-    counts = {}
+    counts, solver_calls = {}, {}
     for layers in (["conv1", "fc2"], ["conv1", "conv2", "fc1", "fc2"]):
         reads: list[str] = []
-        device = _measured(layers, conv_mode, True, monkeypatch, reads)
-        counts[len(layers)] = reads
+        solves: list[tuple[int, ...]] = []
+        device = _measured(layers, conv_mode, True, monkeypatch, reads, solves)
+        counts[len(layers)], solver_calls[len(layers)] = reads, solves
         host = _measured(layers, conv_mode, False, monkeypatch)
         assert device.keys() == host.keys()
         for key in host:  # the device's path gives NumPy's numbers
@@ -58,6 +65,9 @@ def test_a_checkpoint_reads_the_same_few_times_whatever_the_layers(monkeypatch, 
     # maps per conv layer): not one per layer, nor one per value
     assert counts[2] == counts[4] or conv_mode == "feature_maps", counts
     assert len(counts[4]) <= 5 + (2 if conv_mode == "feature_maps" else 0), counts[4]
+    # every solver call reads its error flag on a device: one batched call per size, S(T) and
+    # S(X, T) of every layer in one, the class blocks of every S(T, Y) in another
+    assert len(solver_calls[2]) == len(solver_calls[4]) <= 2, solver_calls
 
 
 def test_values_of_one_device_are_read_together(monkeypatch):

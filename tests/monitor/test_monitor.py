@@ -197,8 +197,8 @@ def test_probe_entropies_are_computed_once_per_monitor(probe, monkeypatch):
     x, y = probe
     monitor = InformationMonitor(Tiny().double(), x, y, method="exact")
     solved: list[int] = []
-    original = entropy_cache.entropy_of_normalized
-    monkeypatch.setattr(entropy_cache, "entropy_of_normalized",
+    original = entropy_cache.entropy_of_normalized_steps
+    monkeypatch.setattr(entropy_cache, "entropy_of_normalized_steps",
                         lambda a, *args: solved.append(1) or original(a, *args))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SaturationWarning)

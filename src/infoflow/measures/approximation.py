@@ -44,6 +44,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from infoflow._array import is_torch
+from infoflow.measures.eigenproblems import Eigenproblem, Steps, run
 from infoflow.options import APPROXIMATION_SEED, METHOD, POWER_ITERATIONS, PROBES, RANK, STEPS
 
 #: Below or at this n, ``method="auto"`` computes exact spectra.
@@ -197,9 +198,9 @@ class ApproximateSpectrum(NamedTuple):
 
 
 def _top_ritz(xp, to_device, product, n: int, rank: int, power_iterations: int,
-              rng: np.random.Generator):
+              rng: np.random.Generator) -> Steps[tuple[Any, Any, Any, Any]]:
     """Orthonormal basis Q (n × k) of the dominant range, the Ritz values of A on it (not
-    clamped at zero), and AQ (for the tail's exact second moment)."""
+    clamped at zero), AQ and QᵀAQ (for the tail's exact second moment)."""
     k = min(rank, n)
     y = product(to_device(rng.standard_normal((n, k))))
     for _ in range(power_iterations):
@@ -207,7 +208,8 @@ def _top_ritz(xp, to_device, product, n: int, rank: int, power_iterations: int,
     q = _qr(xp, y)
     aq = product(q)
     h = q.T @ aq
-    return q, xp.linalg.eigvalsh((h + h.T) / 2), aq, h
+    ritz = yield [Eigenproblem((h + h.T) / 2)]
+    return q, ritz[0], aq, h
 
 
 def _clamped(xp, values: Any) -> Any:
@@ -215,7 +217,7 @@ def _clamped(xp, values: Any) -> Any:
 
 
 def _lanczos_nodes(xp, to_device, product, q: Any, n: int, probes: int, steps: int,
-                   rng: np.random.Generator) -> tuple[Any, Any, Any]:
+                   rng: np.random.Generator) -> Steps[tuple[Any, Any, Any]]:
     """Quadrature nodes and weights for the spectrum of A projected off span(q), and the least
     node before it is clamped at zero, computed where A lives: the probes are drawn on the host
     (the same numbers on every device) and copied over once; every step, the
@@ -259,7 +261,7 @@ def _lanczos_nodes(xp, to_device, product, q: Any, n: int, probes: int, steps: i
     else:
         tridiagonal = (xp.diag_embed(a_diag) + xp.diag_embed(b_diag, 1)
                        + xp.diag_embed(b_diag, -1))
-    theta, vectors = xp.linalg.eigh(tridiagonal)  # one batched call for all probes
+    (theta, vectors), = yield [Eigenproblem(tridiagonal, vectors=True)]  # all probes at once
     weights = norms2[:, None] * vectors[:, 0, :] ** 2 / probes
     return _clamped(xp, theta).reshape(-1), weights.reshape(-1), theta.min()
 
@@ -298,11 +300,18 @@ def approximate_spectrum(a: Any, method: Nystrom | Lanczos) -> ApproximateSpectr
     """Weighted nodes (theta, w) approximating the spectrum of trace-1 ``a``, and the bound
     ``lowest`` on its smallest eigenvalue (:class:`ApproximateSpectrum`): float64, of ``a``'s
     kind and on its device, with no host round trip."""
+    return run(approximate_spectrum_steps(a, method))
+
+
+def approximate_spectrum_steps(a: Any, method: Nystrom | Lanczos
+                               ) -> Steps[ApproximateSpectrum]:
+    """:func:`approximate_spectrum` as steps (:mod:`~infoflow.measures.eigenproblems`): the
+    Ritz values of the top subspace, then the tail's tridiagonals (Lanczos)."""
     n = a.shape[0]
     xp, to_device, product = _backend(a)
     rng = np.random.default_rng(method.seed)
-    q, ritz, aq, h = _top_ritz(xp, to_device, product, n, method.rank, method.power_iterations,
-                               rng)
+    q, ritz, aq, h = yield from _top_ritz(xp, to_device, product, n, method.rank,
+                                          method.power_iterations, rng)
     lowest = ritz.min()
     weights = xp.ones_like(ritz)
     rest = n - len(ritz)
@@ -321,8 +330,8 @@ def approximate_spectrum(a: Any, method: Nystrom | Lanczos) -> ApproximateSpectr
             else np.append(weights, rest),
             lowest,
         )
-    nodes, node_weights, tail_lowest = _lanczos_nodes(xp, to_device, product, q, n,
-                                                      method.probes, method.steps, rng)
+    nodes, node_weights, tail_lowest = yield from _lanczos_nodes(
+        xp, to_device, product, q, n, method.probes, method.steps, rng)
     # the tail's exact second moment: ||PAP||_F^2 = ||A||_F^2 - 2 ||AQ||_F^2 + ||Q^T A Q||_F^2
     frobenius = (np.einsum("ij,ij->", plain, plain, dtype=np.float64) if xp is np  # exact
                  else (plain * plain).sum(dtype=xp.float64))  # products, no n x n temporary

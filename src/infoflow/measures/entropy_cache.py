@@ -21,13 +21,15 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from infoflow._array import is_torch, plain_cpu_tensor, to_scalar
 from infoflow._deferred import error_prefix
-from infoflow._memory import check_fits
+from infoflow._memory import available_memory, check_fits
+from infoflow._threads import budget_for
 from infoflow._validation import (
     NotPositiveSemidefiniteError,
     check_alpha,
@@ -36,13 +38,14 @@ from infoflow._validation import (
     gram_list,
 )
 from infoflow.measures.approximation import resolve_method
+from infoflow.measures.eigenproblems import Steps, batches, run, run_together
 from infoflow.measures.entropy import needs_gradient
 from infoflow.measures.resampling import sub_gram
 from infoflow.measures.spectrum import (
     block_structures,
     common_blocks,
     delta_spectrum,
-    entropy_of_normalized,
+    entropy_of_normalized_steps,
     entropy_of_spectrum,
     normalized,
     unit_product,
@@ -179,9 +182,9 @@ class EntropyCache:
         """The joint entropies ``compute(cache)`` asks for that this cache does not hold yet,
         each as the set of its variables' names, in the order first asked for.
 
-        Found by a dry run of ``compute`` on a copy of the cache in which every entropy not yet
-        held reads as 1 bit (the dry run's values, warnings and floating-point errors are
-        discarded); this cache is unchanged. The entropies can then be computed elsewhere
+        Found by a dry run of ``compute`` on a copy of the cache in which every entropy reads
+        as 1 bit, a float (nothing is read from a device; the dry run's values, warnings and
+        floating-point errors are discarded); this cache is unchanged. The entropies can then be computed elsewhere
         (one share per process, :mod:`infoflow.monitor.distributed`), each with
         :meth:`entropy`, and given back with :meth:`add_entropies`.
 
@@ -197,15 +200,14 @@ class EntropyCache:
         """
         asked: list[frozenset[str]] = []
 
-        def dry_run(key: frozenset[str]) -> Any:
-            if key in self._entropies:
-                return self._entropies[key]
-            if key not in asked:
+        def dry_run(key: frozenset[str]) -> float:
+            if key not in self._entropies and key not in asked:
                 asked.append(key)
             return 1.0
 
         planner = copy.copy(self)
         planner._entropy = dry_run  # type: ignore[method-assign]
+        planner._result = float  # type: ignore[method-assign]
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             compute(planner)
@@ -233,22 +235,61 @@ class EntropyCache:
 
     def _entropy(self, key: frozenset[str]) -> Any:
         if key not in self._entropies:
-            ordered = [name for name in self._factors if name in key]
-            blocks = common_blocks([self._blocks[name] for name in ordered])
-            first = self._factors[ordered[0]]
-            if all(self._delta[name] for name in ordered):
-                value = entropy_of_spectrum(delta_spectrum(blocks, self.n, first), self.alpha)
-            else:
-                product = first
-                for name in ordered[1:]:
-                    product = product * self._factors[name]
-                what = ordered[0] if len(ordered) == 1 else f"({', '.join(ordered)}) joined"
-                with error_prefix(what, NotPositiveSemidefiniteError):  # also a check read later
-                    value = entropy_of_normalized(
-                        normalized(product, self.n, owned=len(ordered) > 1), self.alpha,
-                        self.method, blocks)
-            self._entropies[key] = value  # NumPy's float where NumPy computed it
+            with self._scope(key), budget_for(self.n):
+                self._entropies[key] = run(self._steps(key))  # a float where NumPy computed it
         return self._entropies[key]
+
+    def _scope(self, key: frozenset[str]) -> Any:
+        """The error prefix that names the variables of ``key`` (also for checks read later)."""
+        ordered = [name for name in self._factors if name in key]
+        what = ordered[0] if len(ordered) == 1 else f"({', '.join(ordered)}) joined"
+        return error_prefix(what, NotPositiveSemidefiniteError)
+
+    def _steps(self, key: frozenset[str]) -> Steps[Any]:
+        """The entropy of ``key`` as steps (:mod:`~infoflow.measures.eigenproblems`)."""
+        ordered = [name for name in self._factors if name in key]
+        blocks = common_blocks([self._blocks[name] for name in ordered])
+        first = self._factors[ordered[0]]
+        if all(self._delta[name] for name in ordered):
+            return entropy_of_spectrum(delta_spectrum(blocks, self.n, first), self.alpha)
+        product = first
+        for name in ordered[1:]:
+            product = product * self._factors[name]
+        return (yield from entropy_of_normalized_steps(
+            normalized(product, self.n, owned=len(ordered) > 1), self.alpha, self.method,
+            blocks))
+
+    def entropies(self, keys: Iterable[Names]) -> list[Any]:
+        """Joint entropies in bits, one per item of ``keys`` (a name, or a set of names taken
+        together), computed together.
+
+        Where the cache holds tensors on an accelerator, the entropies it does not hold yet are
+        computed in lockstep and their eigenvalue problems of one size solved in one batched
+        call (:func:`~infoflow.measures.eigenproblems.run_together`): torch's solvers read an
+        error flag on the host after every call, so this saves one synchronisation per
+        entropy. As many run together as the device's free memory allows for four n × n
+        matrices each (the joint product, the batch, the solver's copy and its workspace).
+        Elsewhere each is computed as :meth:`entropy` would.
+        """
+        wanted = [self._key([names]) for names in keys]
+        todo = [key for key in dict.fromkeys(wanted) if key not in self._entropies]
+        if len(todo) > 1 and batches(self._like) and not self._host_torch:
+            per_entropy = 4 * self.n * self.n * 8
+            together = max(1, available_memory(self._like.device) // per_entropy)
+            for start in range(0, len(todo), together):
+                part = todo[start:start + together]
+                with budget_for(self.n):
+                    values = run_together([self._steps(key) for key in part],
+                                          [partial(self._scope, key) for key in part])
+                self._entropies.update(zip(part, values))
+        return [self._result(self._entropy(key)) for key in wanted]
+
+    def precompute(self, compute: Callable[[EntropyCache], Any]) -> None:
+        """Compute together (:meth:`entropies`) every entropy ``compute(cache)`` will ask for
+        (:meth:`pending`), so that it then finds them held. Does nothing where nothing is
+        gained: on the host (NumPy, CPU tensors) each entropy is computed when asked for."""
+        if batches(self._like) and not self._host_torch:
+            self.entropies(self.pending(compute))
 
     def _result(self, value: Any) -> Any:
         """A public method's result: a 0-dim tensor when the cache holds tensors (entropies that

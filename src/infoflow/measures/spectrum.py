@@ -35,7 +35,6 @@ import numpy as np
 
 from infoflow._array import (
     as_float,
-    eigvalsh,
     is_torch,
     logsumexp,
     namespace,
@@ -53,8 +52,9 @@ from infoflow.measures.approximation import (
     AUTO_EXACT_UP_TO,
     Exact,
     Method,
-    approximate_spectrum,
+    approximate_spectrum_steps,
 )
+from infoflow.measures.eigenproblems import Eigenproblem, Steps, run
 
 EXACT = Exact()
 
@@ -374,9 +374,16 @@ def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
     :class:`~infoflow._validation.NotPositiveSemidefiniteError` (a device flag, read as
     :func:`~infoflow._deferred.require` reads checks). 1×1 blocks are their entry.
     """
+    return run(block_eigvalsh_steps(a, blocks))
+
+
+def block_eigvalsh_steps(a: Any, blocks: Any = DETECT) -> Steps[Any]:
+    """:func:`block_eigvalsh` as steps (:mod:`~infoflow.measures.eigenproblems`): every
+    group's stack is yielded at once."""
     labels = block_labels(a) if isinstance(blocks, str) and blocks == DETECT else blocks
     if labels is None:
-        return eigvalsh(a)
+        (values,) = yield [Eigenproblem(a)]
+        return values
     xp = namespace(a)
     labels = np.asarray(labels)
     sizes = np.bincount(labels)
@@ -386,7 +393,8 @@ def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
     pad = -abs(diagonal).max()
     if is_torch(pad):
         pad = pad.detach()
-    parts = []
+    parts: list[Any] = []
+    stacks = []  # (position in parts, stack, which values to keep): blocks larger than 1 × 1
     for group in _size_groups(sizes):
         m = int(sizes[group[0]])
         if m == 1:
@@ -407,13 +415,17 @@ def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
                                     for v in (index, both, padding))
         stack = a[index[:, :, None], index[:, None, :]]
         stack = xp.where(both, stack, xp.zeros_like(stack)) + padding * pad
-        values = eigvalsh(stack)  # ascending: each block's m - size pads come first
         keep = position[None, :] >= (m - sizes[group])[:, None]
-        if not keep.all():
-            _check_nothing_below(values[xp.as_tensor(~keep, device=a.device)] if is_torch(a)
-                                 else values[~keep], pad)
-        parts.append(values[xp.as_tensor(keep, device=a.device)] if is_torch(a)
-                     else values[keep])
+        stacks.append((len(parts), stack, keep))
+        parts.append(None)
+    if stacks:
+        solved = yield [Eigenproblem(stack) for _, stack, _ in stacks]
+        for (at, _, keep), values in zip(stacks, solved):  # ascending: m - size pads come first
+            if not keep.all():
+                _check_nothing_below(values[xp.as_tensor(~keep, device=a.device)] if is_torch(a)
+                                     else values[~keep], pad)
+            parts[at] = (values[xp.as_tensor(keep, device=a.device)] if is_torch(a)
+                         else values[keep])
     return xp.cat(parts) if is_torch(a) else xp.concatenate(parts)
 
 
@@ -429,8 +441,13 @@ def spectrum(a: Any, alpha: float = 1.0, blocks: Any = DETECT) -> Any:
     them would bias float32 spectra by up to a tenth of a bit near α = 1, where ε = 1.2e-7 puts
     the threshold at 1e-4·λmax for n = 1000. The eigenvalues are then rescaled to sum to one.
     """
+    return run(spectrum_steps(a, alpha, blocks))
+
+
+def spectrum_steps(a: Any, alpha: float = 1.0, blocks: Any = DETECT) -> Steps[Any]:
+    """:func:`spectrum` as steps (:mod:`~infoflow.measures.eigenproblems`)."""
     xp = namespace(a)
-    lam = block_eigvalsh(a, blocks)
+    lam = yield from block_eigvalsh_steps(a, blocks)
     check_psd_spectrum(lam, a.shape[0])
     floor = 0.0
     if alpha < 1:
@@ -501,14 +518,18 @@ def entropy_of_normalized(a: Any, alpha: float, method: Method = EXACT,
     (:func:`~infoflow.thread_budget`).
     """
     with budget_for(a.shape[0]):
-        return _entropy_of_normalized(a, alpha, method, blocks)
+        return run(entropy_of_normalized_steps(a, alpha, method, blocks))
 
 
-def _entropy_of_normalized(a: Any, alpha: float, method: Method, blocks: Any) -> Any:
+def entropy_of_normalized_steps(a: Any, alpha: float, method: Method = EXACT,
+                                blocks: Any = DETECT) -> Steps[Any]:
+    """:func:`entropy_of_normalized` as steps (:mod:`~infoflow.measures.eigenproblems`), to be
+    run within the thread budget by the caller."""
     if plain_cpu_tensor(a):
         import torch
 
-        return torch.as_tensor(np.asarray(_entropy_of_normalized(a.numpy(), alpha, method, blocks)))
+        value = yield from entropy_of_normalized_steps(a.numpy(), alpha, method, blocks)
+        return torch.as_tensor(np.asarray(value))
     if isinstance(blocks, str) and blocks == DETECT:
         blocks = block_labels(a)
         if is_delta(a, blocks):  # a delta kernel: the closed form, exact in any precision
@@ -519,7 +540,8 @@ def _entropy_of_normalized(a: Any, alpha: float, method: Method, blocks: Any) ->
     if isinstance(method, Exact) or (
             blocks is not None and int(np.bincount(blocks).max()) <= AUTO_EXACT_UP_TO):
         # small diagonal blocks (a joint with the labels): exact costs less than approximating
-        return entropy_of_spectrum(spectrum(a, alpha, blocks), alpha)
-    estimate = approximate_spectrum(a, method)
+        lam = yield from spectrum_steps(a, alpha, blocks)
+        return entropy_of_spectrum(lam, alpha)
+    estimate = yield from approximate_spectrum_steps(a, method)
     check_psd_entries(a, estimate.lowest)  # one flag with the minors, after the device work
     return entropy_of_spectrum(estimate.nodes, alpha, estimate.weights)

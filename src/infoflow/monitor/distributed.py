@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from infoflow.measures import EntropyCache
+from infoflow.monitor.information_plane import as_floats
 
 Precompute = Callable[[EntropyCache, Callable[[EntropyCache], Any]], None]
 """Called with a checkpoint's cache and the function computing its values from the cache."""
@@ -106,7 +107,8 @@ def measure_across_ranks(
 
     def precompute(cache: EntropyCache, compute: Callable[[EntropyCache], Any]) -> None:
         keys = cache.pending(compute)
-        mine = {i: float(cache.entropy(key)) for i, key in enumerate(keys) if i % world == rank}
+        share = [i for i in range(len(keys)) if i % world == rank]
+        mine = dict(zip(share, as_floats(cache.entropies([keys[i] for i in share]))))
         for share in exchange(mine):
             cache.add_entropies({keys[i]: value for i, value in share.items()})
 

@@ -83,6 +83,8 @@ def information_plane(
 
     if precompute is not None:
         precompute(cache, compute)
+    else:
+        cache.precompute(compute)  # on an accelerator: the spectra solved in batches
     return compute(cache)
 
 
