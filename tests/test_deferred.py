@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from infoflow import EntropyCache, NotPositiveSemidefiniteError, gaussian_gram, renyi_entropy
-from infoflow._deferred import deferred_checks, error_prefix, require
+from infoflow._deferred import deferred_checks, error_prefix, read_with_checks, require
 
 
 def test_a_queued_check_raises_its_own_error_when_the_scope_ends():
@@ -111,3 +111,30 @@ def test_a_prefix_keeps_the_errors_own_type(deferred):
                 require(torch.tensor(False), refuse)
             else:
                 refuse()
+
+
+def test_values_are_read_with_the_queued_checks_in_one_transfer(monkeypatch):
+    from tests.host_reads import count_host_reads
+
+    reads = count_host_reads(monkeypatch)
+    with deferred_checks():
+        for _ in range(3):
+            require(torch.tensor(True), lambda: pytest.fail("must not be called"))
+        values = read_with_checks([torch.tensor(1.5), torch.tensor(2, dtype=torch.float32)])
+    assert values == [1.5, 2.0] and reads == ["tolist"]  # the scope had nothing left to read
+
+
+def test_a_check_read_with_the_values_raises_its_error_there():
+    def refuse():
+        raise NotPositiveSemidefiniteError("is not positive semi-definite")
+
+    reached = []
+    with pytest.raises(NotPositiveSemidefiniteError, match=r"^inner is not positive"), \
+            deferred_checks():
+        require(torch.tensor(True), lambda: pytest.fail("must not be called"))
+        with error_prefix("inner", NotPositiveSemidefiniteError):
+            require(torch.tensor(False), refuse)
+        read_with_checks([torch.tensor(0.0)])
+        reached.append("after")
+    assert reached == []
+    assert read_with_checks([torch.tensor(3.0)]) == [3.0]  # outside a scope: only the values

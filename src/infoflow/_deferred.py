@@ -74,6 +74,27 @@ def require(ok: Any, fail: Callable[[], None]) -> None:
         fail()
 
 
+def read_with_checks(values: list[Any]) -> list[float]:
+    """The values of 0-dim tensors of one device as floats, read in one transfer together with
+    the checks queued so far on that device (inside :func:`deferred_checks`), which are then
+    settled: a failed one raises its error now, as the scope's end would have, and the scope
+    has nothing left to read for them. Outside a scope, just the values in one transfer."""
+    import torch
+
+    device = values[0].device
+    pending = _pending() or []
+    mine = [entry for entry in pending if entry[0].device == device]
+    read = torch.stack([v.detach().reshape(()).double() for v in values]
+                       + [ok.to(torch.float64) for ok, _, _ in mine]).tolist()
+    if mine:
+        settled = {id(entry) for entry in mine}
+        pending[:] = [entry for entry in pending if id(entry) not in settled]
+        failed = [entry for entry, ok in zip(mine, read[len(values):]) if not ok]
+        if failed:
+            _raise_first_failure(failed)
+    return read[:len(values)]
+
+
 @contextmanager
 def error_prefix(prefix: str, kind: type[Exception]) -> Iterator[None]:
     """Errors of type ``kind`` raised inside — at once, or later by a check queued inside —

@@ -61,10 +61,11 @@ def test_a_checkpoint_reads_the_same_few_times_whatever_the_layers(monkeypatch, 
         assert device.keys() == host.keys()
         for key in host:  # the device's path gives NumPy's numbers
             assert device[key] == pytest.approx(host[key], abs=1e-9), key
-    # activations, widths, structures, deferred checks, values (+ the joint of the feature
-    # maps per conv layer): not one per layer, nor one per value
+    # widths, structures, and the values with every queued check (the activations' finiteness
+    # among them) (+ the joint of the feature maps per conv layer): not one per layer, nor one
+    # per value
     assert counts[2] == counts[4] or conv_mode == "feature_maps", counts
-    assert len(counts[4]) <= 5 + (2 if conv_mode == "feature_maps" else 0), counts[4]
+    assert len(counts[4]) <= 3 + (2 if conv_mode == "feature_maps" else 0), counts[4]
     # every solver call reads its error flag on a device: one batched call per size, S(T) and
     # S(X, T) of every layer in one, the class blocks of every S(T, Y) in another
     assert len(solver_calls[2]) == len(solver_calls[4]) <= 2, solver_calls
@@ -76,3 +77,22 @@ def test_values_of_one_device_are_read_together(monkeypatch):
     assert as_floats(values) == [1.5, 2.0, 0.25, -3.0]
     assert len(reads) == 1
     assert all(type(v) is float for v in as_floats(values))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_non_finite_activations_on_the_device_path_name_their_layer(monkeypatch):
+    """The activations' finiteness is queued with the checkpoint's other checks: the error that
+    the work after it would raise on NaN data is replaced by the one that names the layer."""
+    images, labels = load_digits()
+    torch.manual_seed(0)
+    model = LeNet5(image_size=8)
+    monkeypatch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)
+    monkeypatch.setattr(eigenproblems, "BATCH_ON_CPU", True)
+    monkeypatch.setattr(sys.modules["infoflow.monitor.layer_grams"], "uses_numpy",
+                        lambda device: False)
+    monitor = InformationMonitor(model, torch.tensor(images[:60]), torch.tensor(labels[:60]),
+                                 layers=["conv1", "fc2"])
+    with torch.no_grad():
+        model.fc2[0].bias[0] = float("nan")
+    with pytest.raises(ValueError, match="layer 'fc2' gave NaN or infinite values for 60 of"):
+        monitor.measure(0)

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from infoflow._deferred import require
 from infoflow.monitor.layer_specs import Layer
 from infoflow.monitor.probe_inputs import ForwardFn, as_probe, batch_of, call_model, model_dtype
 
@@ -162,16 +163,19 @@ def probe_activations(model: nn.Module, probe: Any, n: int, layers: Sequence[Lay
             forward(model, batch_of(probe, start, start + batch_size))
             check_calls(calls, layers)
     outputs = {name: torch.cat(p) for name, p in parts.items()}
+
+    def name_the_layer() -> None:
+        for layer in layers:
+            t = outputs[layer.name]
+            if not bool(torch.isfinite(t).all()):
+                bad = int((~torch.isfinite(t.reshape(n, -1))).any(1).sum())
+                raise ValueError(f"layer {layer.name!r} gave NaN or infinite values for {bad} "
+                                 f"of the {n} probe samples")
+
     flags = [torch.isfinite(outputs[layer.name]).all() for layer in layers]
-    if all(bool(torch.stack([f for f in flags if f.device == device]).all())
-           for device in {f.device for f in flags}):  # one read per device, not per layer
-        return outputs
-    for layer in layers:
-        t = outputs[layer.name]
-        if not bool(torch.isfinite(t).all()):
-            bad = int((~torch.isfinite(t.reshape(n, -1))).any(1).sum())
-            raise ValueError(f"layer {layer.name!r} gave NaN or infinite values for {bad} of the "
-                             f"{n} probe samples")
+    for device in {f.device for f in flags}:  # one flag per device, not per layer; inside
+        # deferred_checks (the monitor's checkpoint) read with the checkpoint's other checks
+        require(torch.stack([f for f in flags if f.device == device]).all(), name_the_layer)
     return outputs
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from infoflow._deferred import read_with_checks
 from infoflow.measures import EntropyCache
 from infoflow.options import DTYPE, METHOD
 from infoflow.pid import layer_pid_from_cache
@@ -113,7 +114,9 @@ def _values(
 
 def as_floats(values: Sequence[Any]) -> list[float]:
     """Values (floats, NumPy scalars or 0-dim tensors) as floats, the tensors of each device
-    read together: one host round trip per checkpoint, not one per value."""
+    read together, and with them the checks queued on that device
+    (:func:`~infoflow._deferred.read_with_checks`): one host round trip per checkpoint, not one
+    per value."""
     import torch
 
     floats: list[Any] = [None if isinstance(v, torch.Tensor) else float(v) for v in values]
@@ -122,7 +125,7 @@ def as_floats(values: Sequence[Any]) -> list[float]:
         if isinstance(v, torch.Tensor):
             by_device.setdefault(v.device, []).append(i)
     for indices in by_device.values():
-        read = torch.stack([values[i].detach().reshape(()).double() for i in indices]).tolist()
+        read = read_with_checks([values[i] for i in indices])
         for i, value in zip(indices, read):
             floats[i] = value
     return floats
