@@ -55,6 +55,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_estimators as ip  # noqa: E402
 
 from infoflow._deferred import deferred_checks  # noqa: E402
+from infoflow.kernels.gram import gaussian_gram_of_device_width  # noqa: E402
+from infoflow.kernels.width import silverman_widths_on_device  # noqa: E402
+from infoflow.monitor.information_plane import as_floats  # noqa: E402
 
 METHODS = {
     "exact float32": dict(method="exact", dtype="float32"),
@@ -232,15 +235,17 @@ def _synchronize(device: torch.device) -> None:
 
 
 def checkpoint(x, layers, y, **options):
-    """One monitor checkpoint on tensors where they live: widths (silverman), Gram matrices
-    (inputs, labels, each layer as one tensor), an EntropyCache, I(X;T) and I(T;Y) per layer.
-    Returns the values as tensors (the caller takes the final scalars)."""
+    """One monitor checkpoint on tensors where they live, as the monitor computes it: widths
+    (silverman, kept on the device), Gram matrices (inputs, labels, each layer as one tensor),
+    an EntropyCache, I(X;T), I(T;Y) and S(T) per layer, the spectra solved in batches, and the
+    final values read as floats together with every queued check."""
     precision = options.get("dtype", "float64")
     cast = (lambda t: t.float()) if precision == "float32" else (lambda t: t)
-    with deferred_checks():  # as the monitor: every validation flag read once at the end
-        grams = {"x": gaussian_gram(cast(x), kernel_width(x)), "y": label_gram(y)}
-        for name, t in layers.items():
-            grams[name] = gaussian_gram(cast(t), kernel_width(t))
+    with deferred_checks():  # as the monitor: every validation flag read with the values
+        widths = silverman_widths_on_device([x, *layers.values()])
+        grams = {"x": gaussian_gram_of_device_width(cast(x), widths[0]), "y": label_gram(y)}
+        for (name, t), width in zip(layers.items(), widths[1:]):
+            grams[name] = gaussian_gram_of_device_width(cast(t), width)
         cache = EntropyCache(grams, alpha=1.01, **options)
 
         def compute(cache):
@@ -249,7 +254,7 @@ def checkpoint(x, layers, y, **options):
                 values[(name, "I(X;T)")] = cache.mutual_information("x", name)
                 values[(name, "I(T;Y)")] = cache.mutual_information(name, "y")
                 values[(name, "S(T)")] = cache.entropy(name)
-            return values
+            return dict(zip(values, as_floats(list(values.values()))))
 
         cache.precompute(compute)  # as the monitor: on a device, the spectra solved in batches
         return compute(cache)
@@ -304,8 +309,7 @@ def checkpoint_table(device: torch.device, sizes: list[int], repeats: int) -> No
         reference, t_reference = None, None
         for label, options in CHECKPOINT_VARIANTS.items():
             def run():
-                values = checkpoint(x, layers, y, **options)
-                return {key: float(value) for key, value in values.items()}  # final scalars
+                return checkpoint(x, layers, y, **options)  # the final scalars
 
             run()  # warm-up (kernels, solver workspaces)
             t, values = ip.timed(lambda: (run(), _synchronize(device))[0], repeats)

@@ -20,6 +20,7 @@ from infoflow._array import (
     namespace,
     plain_cpu_tensor,
 )
+from infoflow._deferred import require
 from infoflow._memory import block_bytes, check_fits
 from infoflow._threads import budget_for
 from infoflow._validation import check_array, check_finite, check_samples, check_sigma
@@ -93,7 +94,7 @@ def scale_of_largest(largest: float, flat: Any) -> float:
     return math.ldexp(1.0, math.frexp(largest)[1])
 
 
-def _device_scale(plain: Any) -> Any:
+def device_scale(plain: Any) -> Any:
     """:func:`safe_scale` as a float64 0-dim tensor where ``plain`` lives: no host round trip."""
     import torch
 
@@ -201,14 +202,45 @@ def gaussian_gram(x: Any, sigma: float | str) -> Any:
     return _gaussian_of_checked(as_float(flatten_samples(x), float_dtype_of(x)), check_sigma(sigma))
 
 
-def _gaussian_of_checked(flat: Any, sigma: float) -> Any:
+def gaussian_gram_of_device_width(x: Any, sigma: Any) -> Any:
+    """:func:`gaussian_gram` of a tensor ``x`` whose width is a 0-dim tensor where ``x`` lives
+    (:func:`~infoflow.kernels.width.silverman_widths_on_device`): nothing is read on the host.
+    σ must be finite and > 0, a check queued like every device check
+    (:func:`~infoflow._deferred.require`)."""
+    x = check_samples(x, "x")
+    plain = sigma.detach()
+
+    def fail() -> None:
+        value = float(plain)
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"sigma must be a finite number > 0, got {value!r}")
+
+    require((plain > 0) & (plain < math.inf), fail)
+    return _gaussian_of_checked(as_float(flatten_samples(x), float_dtype_of(x)), sigma)
+
+
+def joint_gaussian_gram_of_device_widths(variables: Sequence[Any], sigmas: Sequence[Any]) -> Any:
+    """:func:`joint_gaussian_gram` of tensors whose widths are 0-dim tensors where they live:
+    the product of each variable's :func:`gaussian_gram_of_device_width`, so that no host
+    decision is needed (the side-by-side form falls back to this product where scaling by the
+    widths would overflow, which only the host could decide). The same matrix products in all;
+    C exponentials instead of one."""
+    n = variables[0].shape[0]
+    check_fits(n, 3, variables[0].element_size(), "a joint Gram matrix", variables[0].device)
+    k = gaussian_gram_of_device_width(variables[0], sigmas[0])
+    for x, sigma in zip(variables[1:], sigmas[1:]):
+        k = k * gaussian_gram_of_device_width(x, sigma)
+    return k
+
+
+def _gaussian_of_checked(flat: Any, sigma: Any) -> Any:
     """:func:`gaussian_gram` of validated (n, d) floating data and a validated width. Tensors
     are scaled where they live, by a power of two that is 1 for data of ordinary size (no host
     round trip: the scale and the exponent factor stay 0-dim tensors on the device)."""
     n, itemsize = flat.shape[0], flat.element_size() if is_torch(flat) else flat.itemsize
     check_fits(n, 2, itemsize, "a Gram matrix", getattr(flat, "device", None))
     if is_torch(flat):
-        scale = _device_scale(flat.detach())
+        scale = device_scale(flat.detach())
         flat, sigma = flat / scale, sigma / scale  # exact: a power of two
         factor = -(0.5 / sigma) / sigma  # -inf for a vanishing width: the limit, see below
     else:

@@ -44,6 +44,7 @@ from infoflow._array import flatten_samples, is_torch
 from infoflow._memory import check_fits
 from infoflow._validation import check_gram, check_samples
 from infoflow.kernels.gram import (
+    device_scale,
     largest_magnitude,
     safe_scale,
     scale_of_largest,
@@ -203,6 +204,28 @@ def kernel_widths(xs: Sequence[Any], rule: str = DEFAULT_RULE, *, gamma: float |
     read = _stacked(*[v for p in plains for v in (largest_magnitude(p).double(), _variance(p))])
     return [_width(x, rule, gamma, k, target, scalars=(read[2 * i], read[2 * i + 1]))
             for i, x in enumerate(checked)]
+
+
+def silverman_widths_on_device(xs: Sequence[Any], *, gamma: float | None = None) -> list[Any]:
+    """The "silverman" σ of each of several tensors as a 0-dim float64 tensor where it lives:
+    the scalars :func:`kernel_widths` reads stay on the device, so nothing is read on the host.
+    The same float64 operations as :func:`kernel_width` (the data scaled by the same power of
+    two where it is near the ends of the float range); a constant variable gets σ = 1.0, as
+    there, without the warning. For validated tensors of at least one value per sample (a
+    Gram from these widths: :func:`~infoflow.kernels.gram.gaussian_gram_of_device_width`)."""
+    import torch
+
+    gamma = GAMMA.check(gamma)
+    widths = []
+    for x in xs:
+        plain = flatten_samples(x).detach()
+        n, d = plain.shape
+        scale = device_scale(plain)
+        spread = _variance(plain / scale.to(plain.dtype)).sqrt()
+        bandwidth = (gamma if gamma is not None else 1.0) * n ** (-1.0 / (4 + d))
+        sigma = scale * (spread * math.sqrt(d) * bandwidth)
+        widths.append(torch.where(spread > 0, sigma, torch.ones_like(sigma)))
+    return widths
 
 
 def _width(x: Any, rule: str, gamma: Any, k: Any, target: Any,

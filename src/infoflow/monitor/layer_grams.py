@@ -16,6 +16,11 @@ import numpy as np
 import torch
 
 from infoflow.kernels import gaussian_gram, joint_gaussian_gram, kernel_width, kernel_widths
+from infoflow.kernels.gram import (
+    gaussian_gram_of_device_width,
+    joint_gaussian_gram_of_device_widths,
+)
+from infoflow.kernels.width import silverman_widths_on_device
 from infoflow.options import CONV_MODE
 
 #: Layer-kernel modes.
@@ -119,14 +124,30 @@ def widths_of_layers(outputs: Mapping[str, Any], *, rule: str, conv_mode: str,
     return found
 
 
-def layer_grams_of_widths(t: Any, widths: list[float], *, conv_mode: str) -> list[Any]:
-    """The layer's Gram matrix (n, n) with the given widths (:func:`layer_widths`), as a
-    one-item list."""
+def device_widths_of_layers(outputs: Mapping[str, Any], *, conv_mode: str,
+                            ) -> dict[str, list[Any]] | None:
+    """The "silverman" width of every variable of several layers, as 0-dim tensors where the
+    layers' tensors live (:func:`~infoflow.kernels.width.silverman_widths_on_device`): no host
+    read. None unless every layer is a tensor with at least one value per sample."""
+    variables = {name: variables_of(t, conv_mode) for name, t in outputs.items()}
+    if not all(isinstance(v, torch.Tensor) and v[0].numel() > 0
+               for vs in variables.values() for v in vs):
+        return None
+    return {name: silverman_widths_on_device(vs) for name, vs in variables.items()}
+
+
+def layer_grams_of_widths(t: Any, widths: list[Any], *, conv_mode: str) -> list[Any]:
+    """The layer's Gram matrix (n, n) with the given widths — floats (:func:`layer_widths`), or
+    0-dim tensors on the layer's device (:func:`device_widths_of_layers`) — as a one-item
+    list."""
     t, _ = _estimator_inputs(t, None)
     variables = variables_of(t, conv_mode)
+    on_device = isinstance(widths[0], torch.Tensor)
     if len(variables) == 1:
-        return [gaussian_gram(variables[0], widths[0])]
-    return [joint_gaussian_gram(variables, widths)]
+        return [gaussian_gram_of_device_width(variables[0], widths[0]) if on_device
+                else gaussian_gram(variables[0], widths[0])]
+    return [joint_gaussian_gram_of_device_widths(variables, widths) if on_device
+            else joint_gaussian_gram(variables, widths)]
 
 
 def layer_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> list[Any]:

@@ -38,6 +38,7 @@ from infoflow.monitor.distributed import measure_across_ranks, process_group, un
 from infoflow.monitor.dpi import EXCESS, Chains, DPIVerdict, check_dpi, link_name
 from infoflow.monitor.information_plane import information_plane, probe_cache
 from infoflow.monitor.layer_grams import (
+    device_widths_of_layers,
     estimator_array,
     estimator_labels,
     feature_map_grams,
@@ -325,10 +326,15 @@ class InformationMonitor:
             return {name: self._grams(name, acts[name], widths.get(name))
                     for name in self.layers}
 
-    def _widths(self, acts: dict[str, Any]) -> dict[str, list[float]]:
-        """The widths of every layer outside ``pid_layers``, read from a device together; empty
-        where that fails, so that each layer finds its own and an error names the layer."""
+    def _widths(self, acts: dict[str, Any]) -> dict[str, list[Any]]:
+        """The widths of every layer outside ``pid_layers``: on a device under "silverman" as
+        tensors there (no host read), else read from a device together; empty where that
+        fails, so that each layer finds its own and an error names the layer."""
         plain = {name: acts[name] for name in self.layers if name not in self.pid_layers}
+        if self.rule == "silverman":
+            on_device = device_widths_of_layers(plain, conv_mode=self.conv_mode)
+            if on_device is not None:
+                return on_device
         try:
             return widths_of_layers(plain, rule=self.rule, conv_mode=self.conv_mode,
                                     target=self._y_gram)
