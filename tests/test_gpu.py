@@ -203,3 +203,13 @@ def test_a_cuda_checkpoint_synchronises_the_same_few_times_whatever_the_layers(m
             assert measured.values[key] == pytest.approx(value, abs=1e-6), key
     print("synchronisations per checkpoint:", counts)
     assert counts[2] == counts[4] <= 12, counts
+
+
+def test_host_to_device_does_not_make_the_host_wait():
+    from infoflow._array import host_to_device
+
+    a = np.random.default_rng(0).normal(size=(1000, 64))
+    host_to_device(a, "cuda")  # warm-up: the page-locked memory pool
+    t, syncs = count_syncs(lambda: host_to_device(a, "cuda"))
+    assert syncs == 0 and t.device.type == "cuda"
+    np.testing.assert_array_equal(t.cpu().numpy(), a)

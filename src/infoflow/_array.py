@@ -75,6 +75,28 @@ def plain_cpu_tensor(x: Any) -> bool:
     return CPU_TENSORS_AS_NUMPY and is_torch(x) and x.is_cpu and not x.requires_grad
 
 
+def host_to_device(values: Any, device: Any, dtype: Any = None) -> Any:
+    """A NumPy array (or what ``np.asarray`` takes) as a torch tensor on ``device``, of the torch
+    ``dtype`` (default: the array's own), without making the host wait.
+
+    A plain ``torch.as_tensor(array, device="cuda")`` copies from pageable memory, which
+    synchronises the stream: the host waits for every queued kernel first. Here the values are
+    put in page-locked memory and copied asynchronously (torch keeps that memory until the copy
+    is done), so the queued work goes on. On the CPU: the array's memory, no copy.
+    """
+    import torch
+
+    host = torch.from_numpy(np.ascontiguousarray(values))
+    if dtype is not None:
+        host = host.to(dtype)
+    device = torch.device(device)
+    if device.type == "cpu":
+        return host
+    if device.type != "cuda":  # page-locked memory is CUDA's
+        return host.to(device)
+    return host.pin_memory().to(device, non_blocking=True)
+
+
 def flatten_samples(x: Any) -> Any:
     """``x`` of shape (n, ...) as (n, d), each sample flattened."""
     return x.reshape(x.shape[0], -1)

@@ -132,3 +132,35 @@ def test_blocks_of_an_equivalence_pattern_come_in_one_read_and_others_are_search
     block_structures([labels, joint])
     # the structures' read, then one transfer (.cpu().numpy()) per equivalence pattern
     assert host_transfers == ["tolist", "cpu", "numpy", "cpu", "numpy"]
+
+
+def test_what_goes_to_the_device_goes_without_a_blocking_copy(rng, monkeypatch):
+    """The probes of an approximation and the class blocks' index arrays go to the device by
+    ``host_to_device`` (an asynchronous copy from page-locked memory on CUDA), never by
+    ``torch.as_tensor(array, device=...)``, which on CUDA makes the host wait for queued work."""
+    copies = []
+    original = torch.as_tensor
+    monkeypatch.setattr(torch, "as_tensor", lambda *args, **kwargs: copies.append(kwargs)
+                        or original(*args, **kwargs))
+    x = rng.normal(size=(200, 3))
+    y = np.repeat(np.arange(4), 50)
+    grams = [torch.tensor(gaussian_gram(x, 1.0), requires_grad=True),
+             torch.tensor(label_gram(y))]
+    from infoflow import EntropyCache
+
+    cache = EntropyCache({"x": grams[0], "y": grams[1]}, method=Lanczos(rank=20, probes=4,
+                                                                          steps=8))
+    copies.clear()
+    cache.mutual_information("x", "y")
+    assert [c for c in copies if c.get("device") is not None] == []
+
+
+def test_host_to_device_on_the_cpu_shares_memory_or_converts():
+    from infoflow._array import host_to_device
+
+    a = np.arange(6, dtype=np.int64)
+    t = host_to_device(a, "cpu")
+    assert t.dtype == torch.int64 and np.shares_memory(t.numpy(), a)
+    f = host_to_device(a, torch.device("cpu"), torch.float64)
+    assert f.dtype == torch.float64 and f.tolist() == list(map(float, range(6)))
+    assert host_to_device(np.array([True, False]), "cpu").tolist() == [True, False]

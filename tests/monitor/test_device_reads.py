@@ -22,7 +22,22 @@ from infoflow.monitor.information_plane import as_floats
 from tests.host_reads import count_host_reads
 
 
-def _measured(layers, conv_mode, device_path, monkeypatch, reads=None, solves=None):
+def _count_blocking_copies(patch, copies):
+    """Grow ``copies`` at every ``torch.as_tensor`` or ``torch.tensor`` given a device: on CUDA a
+    copy from the host's pageable memory, which makes the host wait for the queued work."""
+    for name in ("as_tensor", "tensor"):
+        original = getattr(torch, name)
+
+        def counting(*args, _original=original, _name=name, **kwargs):
+            if kwargs.get("device") is not None:
+                copies.append(_name)
+            return _original(*args, **kwargs)
+
+        patch.setattr(torch, name, counting)
+
+
+def _measured(layers, conv_mode, device_path, monkeypatch, reads=None, solves=None,
+              copies=None):
     images, labels = load_digits()
     torch.manual_seed(0)
     model = LeNet5(image_size=8)
@@ -40,6 +55,8 @@ def _measured(layers, conv_mode, device_path, monkeypatch, reads=None, solves=No
             solve = eigenproblems.solve
             patch.setattr(eigenproblems, "solve",
                           lambda problem: solves.append(problem.matrix.shape) or solve(problem))
+        if copies is not None:
+            _count_blocking_copies(patch, copies)
         if reads is not None:
             counted = count_host_reads(patch)
         values = monitor.measure(1).values
@@ -55,7 +72,9 @@ def test_a_checkpoint_reads_the_same_few_times_whatever_the_layers(monkeypatch, 
     for layers in (["conv1", "fc2"], ["conv1", "conv2", "fc1", "fc2"]):
         reads: list[str] = []
         solves: list[tuple[int, ...]] = []
-        device = _measured(layers, conv_mode, True, monkeypatch, reads, solves)
+        copies: list[str] = []
+        device = _measured(layers, conv_mode, True, monkeypatch, reads, solves, copies)
+        assert copies == []  # what goes to the device goes without making the host wait
         counts[len(layers)], solver_calls[len(layers)] = reads, solves
         host = _measured(layers, conv_mode, False, monkeypatch)
         assert device.keys() == host.keys()

@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from infoflow._array import is_torch
+from infoflow._array import host_to_device, is_torch
 from infoflow.measures.eigenproblems import Eigenproblem, Steps, run
 from infoflow.options import APPROXIMATION_SEED, METHOD, POWER_ITERATIONS, PROBES, RANK, STEPS
 
@@ -121,7 +121,7 @@ def _backend(a: Any):
         device = a.device
 
         def to_device(x: np.ndarray) -> Any:
-            return torch.as_tensor(x, dtype=torch.float64, device=device)
+            return host_to_device(x.astype(np.float64), device)
 
         def product(x: Any) -> Any:
             return (a @ x.to(a.dtype)).double()

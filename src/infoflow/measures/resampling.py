@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from infoflow._array import is_torch
+from infoflow._array import host_to_device, is_torch
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -165,9 +165,7 @@ def jackknife_interval(
 def sub_gram(k: Any, indices: np.ndarray) -> Any:
     """The principal submatrix ``k[indices][:, indices]`` of a Gram matrix (NumPy or torch)."""
     if is_torch(k):
-        import torch
-
-        index = torch.as_tensor(indices, device=k.device)
+        index = host_to_device(np.asarray(indices, dtype=np.int64), k.device)
         return k.index_select(0, index).index_select(1, index)
     return k[np.ix_(indices, indices)]
 

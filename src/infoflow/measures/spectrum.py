@@ -35,6 +35,7 @@ import numpy as np
 
 from infoflow._array import (
     as_float,
+    host_to_device,
     is_torch,
     logsumexp,
     namespace,
@@ -309,9 +310,7 @@ def delta_spectrum(labels: np.ndarray | None, n: int, like: Any) -> Any:
     counts = np.bincount(labels) if labels is not None else np.array([n])
     lam = counts[counts > 0] / n
     if is_torch(like):
-        import torch
-
-        return torch.as_tensor(lam, dtype=torch.float64, device=like.device)
+        return host_to_device(lam.astype(np.float64), like.device)
     return lam
 
 
@@ -399,7 +398,7 @@ def block_eigvalsh_steps(a: Any, blocks: Any = DETECT) -> Steps[Any]:
         m = int(sizes[group[0]])
         if m == 1:
             index = members[offsets[group]]
-            parts.append(diagonal[xp.as_tensor(index, device=a.device)] if is_torch(a)
+            parts.append(diagonal[host_to_device(index, a.device)] if is_torch(a)
                          else diagonal[index])
             continue
         # (g, m) member indices, padded with the block's first member; invalid entries masked
@@ -409,10 +408,7 @@ def block_eigvalsh_steps(a: Any, blocks: Any = DETECT) -> Steps[Any]:
         both = valid[:, :, None] & valid[:, None, :]
         padding = (~valid)[:, :, None] & np.eye(m, dtype=bool)[None]
         if is_torch(a):
-            import torch
-
-            index, both, padding = (torch.as_tensor(v, device=a.device)
-                                    for v in (index, both, padding))
+            index, both, padding = (host_to_device(v, a.device) for v in (index, both, padding))
         stack = a[index[:, :, None], index[:, None, :]]
         stack = xp.where(both, stack, xp.zeros_like(stack)) + padding * pad
         keep = position[None, :] >= (m - sizes[group])[:, None]
@@ -422,10 +418,9 @@ def block_eigvalsh_steps(a: Any, blocks: Any = DETECT) -> Steps[Any]:
         solved = yield [Eigenproblem(stack) for _, stack, _ in stacks]
         for (at, _, keep), values in zip(stacks, solved):  # ascending: m - size pads come first
             if not keep.all():
-                _check_nothing_below(values[xp.as_tensor(~keep, device=a.device)] if is_torch(a)
+                _check_nothing_below(values[host_to_device(~keep, a.device)] if is_torch(a)
                                      else values[~keep], pad)
-            parts[at] = (values[xp.as_tensor(keep, device=a.device)] if is_torch(a)
-                         else values[keep])
+            parts[at] = values[host_to_device(keep, a.device)] if is_torch(a) else values[keep]
     return xp.cat(parts) if is_torch(a) else xp.concatenate(parts)
 
 
