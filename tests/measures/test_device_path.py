@@ -13,7 +13,7 @@ import torch
 
 from infoflow import Lanczos, Nystrom, gaussian_gram, kernel_width, label_gram, renyi_entropy
 from infoflow.measures.approximation import approximate_spectrum
-from tests.host_reads import count_host_reads
+from tests.host_reads import count_data_sized_results, count_host_reads
 
 
 @pytest.fixture
@@ -151,8 +151,10 @@ def test_what_goes_to_the_device_goes_without_a_blocking_copy(rng, monkeypatch):
     cache = EntropyCache({"x": grams[0], "y": grams[1]}, method=Lanczos(rank=20, probes=4,
                                                                           steps=8))
     copies.clear()
+    sized = count_data_sized_results(monkeypatch)
     cache.mutual_information("x", "y")
     assert [c for c in copies if c.get("device") is not None] == []
+    assert sized == []  # nor a result whose size the host would wait to learn
 
 
 def test_host_to_device_on_the_cpu_shares_memory_or_converts():

@@ -358,6 +358,15 @@ def _check_nothing_below(dropped: Any, pad: Any) -> None:
     require(plain.min() >= floor, fail)
 
 
+def _masked(values: Any, mask: np.ndarray) -> Any:
+    """``values[mask]`` for a host boolean ``mask``, flattened in row-major order. A tensor is
+    indexed by the mask's positions: a boolean mask on a device would have the host wait to
+    learn the result's size."""
+    if not is_torch(values):
+        return values[mask]
+    return values.reshape(-1)[host_to_device(np.flatnonzero(mask), values.device)]
+
+
 def block_eigvalsh(a: Any, blocks: Any = DETECT) -> Any:
     r"""Eigenvalues of a symmetric matrix, solved block by block where it is block-diagonal.
 
@@ -418,9 +427,8 @@ def block_eigvalsh_steps(a: Any, blocks: Any = DETECT) -> Steps[Any]:
         solved = yield [Eigenproblem(stack) for _, stack, _ in stacks]
         for (at, _, keep), values in zip(stacks, solved):  # ascending: m - size pads come first
             if not keep.all():
-                _check_nothing_below(values[host_to_device(~keep, a.device)] if is_torch(a)
-                                     else values[~keep], pad)
-            parts[at] = values[host_to_device(keep, a.device)] if is_torch(a) else values[keep]
+                _check_nothing_below(_masked(values, ~keep), pad)
+            parts[at] = _masked(values, keep)
     return xp.cat(parts) if is_torch(a) else xp.concatenate(parts)
 
 
