@@ -57,7 +57,7 @@ import bench_estimators as ip  # noqa: E402
 from infoflow._deferred import deferred_checks  # noqa: E402
 from infoflow.kernels.gram import gaussian_gram_of_device_width  # noqa: E402
 from infoflow.kernels.width import silverman_widths_on_device  # noqa: E402
-from infoflow.monitor.information_plane import as_floats  # noqa: E402
+from infoflow._deferred import as_floats  # noqa: E402
 
 METHODS = {
     "exact float32": dict(method="exact", dtype="float32"),

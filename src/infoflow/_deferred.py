@@ -24,7 +24,7 @@ Examples
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -93,6 +93,25 @@ def read_with_checks(values: list[Any]) -> list[float]:
         if failed:
             _raise_first_failure(failed)
     return read[:len(values)]
+
+
+def as_floats(values: Sequence[Any]) -> list[float]:
+    """Values (floats, NumPy scalars or 0-dim tensors) as floats, the tensors of each device
+    read together, and with them the checks queued on that device
+    (:func:`read_with_checks`): one host round trip per checkpoint, not one
+    per value."""
+    import torch
+
+    floats: list[Any] = [None if isinstance(v, torch.Tensor) else float(v) for v in values]
+    by_device: dict[Any, list[int]] = {}
+    for i, v in enumerate(values):
+        if isinstance(v, torch.Tensor):
+            by_device.setdefault(v.device, []).append(i)
+    for indices in by_device.values():
+        read = read_with_checks([values[i] for i in indices])
+        for i, value in zip(indices, read):
+            floats[i] = value
+    return floats
 
 
 @contextmanager

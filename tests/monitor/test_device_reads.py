@@ -14,11 +14,11 @@ import pytest
 import torch
 
 from infoflow import _array
+from infoflow._deferred import as_floats
 from infoflow.data import load_digits
 from infoflow.measures import eigenproblems
 from infoflow.models.lenet import LeNet5
 from infoflow.monitor import InformationMonitor
-from infoflow.monitor.information_plane import as_floats
 from tests.host_reads import count_data_sized_results, count_host_reads
 
 
@@ -37,7 +37,7 @@ def _count_blocking_copies(patch, copies):
 
 
 def _measured(layers, conv_mode, device_path, monkeypatch, reads=None, solves=None,
-              copies=None):
+              copies=None, pid_layers=()):
     images, labels = load_digits()
     torch.manual_seed(0)
     model = LeNet5(image_size=8)
@@ -49,7 +49,7 @@ def _measured(layers, conv_mode, device_path, monkeypatch, reads=None, solves=No
                           lambda device: False)
         monitor = InformationMonitor(model, torch.tensor(images[:120]),
                                      torch.tensor(labels[:120]), layers=layers,
-                                     conv_mode=conv_mode)
+                                     conv_mode=conv_mode, pid_layers=list(pid_layers))
         monitor.measure(0)  # the first checkpoint: counted from the second on
         if solves is not None:
             solve = eigenproblems.solve
@@ -119,3 +119,19 @@ def test_non_finite_activations_on_the_device_path_name_their_layer(monkeypatch)
         model.fc2[0].bias[0] = float("nan")
     with pytest.raises(ValueError, match="layer 'fc2' gave NaN or infinite values for 60 of"):
         monitor.measure(0)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("conv_mode", ["tensor", "feature_maps"])
+def test_a_decomposed_layer_reads_a_few_times_whatever_its_maps(monkeypatch, conv_mode):
+    """A layer's partial information decomposition on the device's path: its maps' widths stay
+    on the device and its values are read together (3 reads: the quantities, the redundancy,
+    the union), not one per map; NumPy's numbers."""
+    reads: list[str] = []
+    device = _measured(["conv1", "conv2"], conv_mode, True, monkeypatch, reads,
+                       pid_layers=["conv2"])
+    host = _measured(["conv1", "conv2"], conv_mode, False, monkeypatch, pid_layers=["conv2"])
+    assert device.keys() == host.keys()
+    for key in host:
+        assert device[key] == pytest.approx(host[key], abs=1e-9, nan_ok=True), key
+    assert len(reads) <= 5, reads  # 16 maps: 83 reads in feature-map mode before

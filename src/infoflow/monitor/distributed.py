@@ -24,8 +24,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from infoflow._deferred import as_floats
 from infoflow.measures import EntropyCache
-from infoflow.monitor.information_plane import as_floats
 
 Precompute = Callable[[EntropyCache, Callable[[EntropyCache], Any]], None]
 """Called with a checkpoint's cache and the function computing its values from the cache."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from infoflow._deferred import read_with_checks
+from infoflow._deferred import as_floats
 from infoflow.measures import EntropyCache
 from infoflow.options import DTYPE, METHOD
 from infoflow.pid import layer_pid_from_cache
@@ -110,22 +110,3 @@ def _values(
             values[(layer, map_quantity(c))] = own
             values[(layer, leave_one_out_quantity(c))] = without
     return dict(zip(values, as_floats(list(values.values()))))
-
-
-def as_floats(values: Sequence[Any]) -> list[float]:
-    """Values (floats, NumPy scalars or 0-dim tensors) as floats, the tensors of each device
-    read together, and with them the checks queued on that device
-    (:func:`~infoflow._deferred.read_with_checks`): one host round trip per checkpoint, not one
-    per value."""
-    import torch
-
-    floats: list[Any] = [None if isinstance(v, torch.Tensor) else float(v) for v in values]
-    by_device: dict[Any, list[int]] = {}
-    for i, v in enumerate(values):
-        if isinstance(v, torch.Tensor):
-            by_device.setdefault(v.device, []).append(i)
-    for indices in by_device.values():
-        read = read_with_checks([values[i] for i in indices])
-        for i, value in zip(indices, read):
-            floats[i] = value
-    return floats

@@ -84,6 +84,13 @@ def feature_map_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) 
         )
     if isinstance(target, torch.Tensor) and isinstance(t, np.ndarray):
         target = target.cpu().numpy()
+    if rule == "silverman" and isinstance(t, torch.Tensor) and t[0].numel() > 0:
+        # on a device the widths stay there (silverman_widths_on_device): no host read
+        maps = variables_of(t, conv_mode) if conv_mode == "feature_maps" else [t]
+        widths = silverman_widths_on_device(maps)
+        if conv_mode != "feature_maps":
+            widths = widths * t.shape[1]
+        return [gaussian_gram_of_device_width(t[:, c], sigma) for c, sigma in enumerate(widths)]
     if conv_mode == "feature_maps":
         return [gram_with_rule(v, rule, target) for v in variables_of(t, conv_mode)]
     sigma = width_with_rule(t, rule, target)

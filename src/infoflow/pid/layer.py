@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from infoflow._deferred import as_floats
 from infoflow.measures import EntropyCache
 from infoflow.options import ALPHA, DTYPE, METHOD
 from infoflow.pid.redundancy import MMI, MinimumMutualInformation
@@ -70,12 +71,14 @@ def layer_pid_from_cache(
     maps = list(maps)
     if len(maps) < 2:
         raise ValueError(f"a layer decomposition needs at least 2 feature maps, got {len(maps)}")
-    joint = float(cache.mutual_information(tuple(maps), target))
-    per_map = tuple(float(cache.mutual_information(m, target)) for m in maps)
-    leave_one_out = tuple(
-        float(cache.mutual_information(tuple(maps[:c] + maps[c + 1 :]), target))
-        for c in range(len(maps))
-    )
+    read = as_floats([  # on a device: one read for all of them, not one per value
+        cache.mutual_information(tuple(maps), target),
+        *(cache.mutual_information(m, target) for m in maps),
+        *(cache.mutual_information(tuple(maps[:c] + maps[c + 1 :]), target)
+          for c in range(len(maps))),
+    ])
+    joint, per_map = read[0], tuple(read[1:len(maps) + 1])
+    leave_one_out = tuple(read[len(maps) + 1:])
     rst = joint - sum(per_map)
     return LayerPID(
         mutual_information=joint,

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from infoflow._deferred import as_floats
 from infoflow.measures import EntropyCache
 from infoflow.options import ALPHA, DTYPE, METHOD
 from infoflow.measures.entropy_cache import Names
@@ -66,10 +67,10 @@ def mmi_from_cache(
     sources = list(sources)
     if len(sources) != 2:
         raise ValueError(f"sources must hold exactly 2 sources, got {len(sources)}")
-    own = [float(cache.mutual_information(s, target)) for s in sources]
+    *own, joint = as_floats([*(cache.mutual_information(s, target) for s in sources),
+                             cache.mutual_information(joined(sources), target)])
     redundancy = measure.redundancy(cache, sources, target)
     unique = (own[0] - redundancy, own[1] - redundancy)
-    joint = float(cache.mutual_information(joined(sources), target))
     return MMIDecomposition(
         redundancy=redundancy,
         unique=unique,

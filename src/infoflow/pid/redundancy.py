@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from infoflow._deferred import as_floats
 from infoflow.measures import EntropyCache
 from infoflow.measures.entropy_cache import Names
 
@@ -48,12 +49,12 @@ class MinimumMutualInformation:
     @staticmethod
     def redundancy(cache: EntropyCache, sources: Sequence[Names], target: Names) -> float:
         """:math:`I_\\cap` of ``sources`` (names or sets of names in ``cache``) about ``target``."""
-        return min(float(cache.mutual_information(s, target)) for s in _checked(sources))
+        return min(as_floats([cache.mutual_information(s, target) for s in _checked(sources)]))
 
     @staticmethod
     def union(cache: EntropyCache, sources: Sequence[Names], target: Names) -> float:
         """:math:`I_\\cup` of ``sources`` about ``target``."""
-        return max(float(cache.mutual_information(s, target)) for s in _checked(sources))
+        return max(as_floats([cache.mutual_information(s, target) for s in _checked(sources)]))
 
 
 def _checked(sources: Sequence[Names]) -> list[Names]:
