@@ -44,7 +44,7 @@ def joint_entropy_of(grams: Sequence[Any], alpha: float, precision: str, method:
         import torch
 
         value = joint_entropy_of([k.numpy() for k in grams], alpha, precision, method, name)
-        return torch.as_tensor(np.asarray(value))
+        return torch.from_numpy(np.array(value))
     n = grams[0].shape[0]
     # the product, its normalised copy and the solver's copy, besides the inputs
     check_fits(n, 3, 4 if precision == "float32" else 8, "an entropy",

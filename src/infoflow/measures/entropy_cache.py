@@ -298,7 +298,7 @@ class EntropyCache:
         if not is_torch(value) and is_torch(self._like):
             import torch
 
-            value = torch.as_tensor(np.asarray(value))
+            value = torch.from_numpy(np.array(value))
         return to_scalar(value)
 
     def entropy(self, *names: Names) -> Any:

@@ -532,7 +532,7 @@ def entropy_of_normalized_steps(a: Any, alpha: float, method: Method = EXACT,
         import torch
 
         value = yield from entropy_of_normalized_steps(a.numpy(), alpha, method, blocks)
-        return torch.as_tensor(np.asarray(value))
+        return torch.from_numpy(np.array(value))
     if isinstance(blocks, str) and blocks == DETECT:
         blocks = block_labels(a)
         if is_delta(a, blocks):  # a delta kernel: the closed form, exact in any precision
