@@ -14,7 +14,7 @@ mkdir -p "$out"
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))" \
     2>&1 | tee "$out/device.txt"
 timeout 180 python3 -m pytest -q tests/test_gpu.py tests/measures/test_device_path.py \
-    tests/measures/test_eigenproblems.py \
+    tests/measures/test_eigenproblems.py tests/kernels/test_device_widths.py \
     tests/monitor/test_device_reads.py 2>&1 | tee "$out/tests.txt"
 timeout 90 python3 benchmarks/bench_solvers.py --device cuda --sizes 1000 2000 4000 6000 8000 \
     --repeats 2 2>&1 | tee "$out/solvers.txt"

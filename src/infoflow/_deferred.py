@@ -97,9 +97,8 @@ def read_with_checks(values: list[Any]) -> list[float]:
 
 def as_floats(values: Sequence[Any]) -> list[float]:
     """Values (floats, NumPy scalars or 0-dim tensors) as floats, the tensors of each device
-    read together, and with them the checks queued on that device
-    (:func:`read_with_checks`): one host round trip per checkpoint, not one
-    per value."""
+    read together, and with them the checks queued on that device (:func:`read_with_checks`):
+    one host round trip per checkpoint, not one per value."""
     import torch
 
     floats: list[Any] = [None if isinstance(v, torch.Tensor) else float(v) for v in values]

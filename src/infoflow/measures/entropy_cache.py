@@ -184,9 +184,10 @@ class EntropyCache:
 
         Found by a dry run of ``compute`` on a copy of the cache in which every entropy reads
         as 1 bit, a float (nothing is read from a device; the dry run's values, warnings and
-        floating-point errors are discarded); this cache is unchanged. The entropies can then be computed elsewhere
-        (one share per process, :mod:`infoflow.monitor.distributed`), each with
-        :meth:`entropy`, and given back with :meth:`add_entropies`.
+        floating-point errors are discarded); this cache is unchanged. The entropies can then
+        be computed together (:meth:`precompute`) or elsewhere (one share per process,
+        :mod:`infoflow.monitor.distributed`), each with :meth:`entropy`, and given back with
+        :meth:`add_entropies`.
 
         Examples
         --------
