@@ -42,6 +42,7 @@ from infoflow.measures.eigenproblems import Steps, batches, run, run_together
 from infoflow.measures.entropy import needs_gradient
 from infoflow.measures.resampling import sub_gram
 from infoflow.measures.spectrum import (
+    assume_no_structure,
     block_structures,
     common_blocks,
     delta_spectrum,
@@ -92,7 +93,7 @@ class EntropyCache:
         self._add(grams)
         self.method = resolve_method(method, self.n, needs_gradient(list(self._factors.values())))
 
-    def _add(self, grams: Mapping[str, Any]) -> None:
+    def _add(self, grams: Mapping[str, Any], assume_unstructured: Iterable[str] = ()) -> None:
         """Validate new variables against the held ones and form each one's factor once."""
         clash = set(grams) & set(self._factors)
         if clash:
@@ -122,15 +123,27 @@ class EntropyCache:
             self._factors[name] = unit_product(ks, self.precision)
         # a delta kernel's classes stay diagonal blocks in every joint it takes part in, and its
         # entropies (alone or joined with others) have a closed form
-        for name, (labels, delta) in zip(checked, block_structures(
-                [self._factors[name] for name in checked])):
-            self._blocks[name], self._delta[name] = labels, delta
+        on_device = batches(self._like) and not self._host_torch
+        assumed = {name for name in assume_unstructured if on_device and name in checked}
+        looked = [name for name in checked if name not in assumed]
+        for names, find in ((looked, block_structures), (list(assumed), assume_no_structure)):
+            if names:
+                for name, (labels, delta) in zip(names, find([self._factors[n] for n in names])):
+                    self._blocks[name], self._delta[name] = labels, delta
 
-    def extended(self, grams: Mapping[str, Any]) -> EntropyCache:
+    def extended(self, grams: Mapping[str, Any], *, assume_unstructured: Iterable[str] = (),
+                 ) -> EntropyCache:
         """A cache with more variables that shares this one's factors and computed entropies.
 
         Used when fixed variables (a probe set's inputs and labels) meet new ones at every
         checkpoint: S(X), S(Y) and S(X, Y) are computed once, not once per checkpoint.
+
+        The new variables named in ``assume_unstructured``, where they are tensors on an
+        accelerator, are taken as having no zero entry and not all entries equal (Gaussian Grams
+        of data that is not constant), without the host read that looks
+        (:func:`~infoflow.measures.spectrum.assume_no_structure`): where that is wrong, reading
+        the checks raises :class:`~infoflow.measures.spectrum.StructureAssumed`, and the caller
+        redoes the work without the assumption.
         """
         child = object.__new__(EntropyCache)
         child.alpha, child.precision, child.n = self.alpha, self.precision, self.n
@@ -140,7 +153,7 @@ class EntropyCache:
         child._blocks = dict(self._blocks)
         child._delta = dict(self._delta)
         child._entropies = dict(self._entropies)
-        child._add(grams)
+        child._add(grams, assume_unstructured)
         return child
 
     def subset(self, indices: Any) -> EntropyCache:

@@ -203,6 +203,31 @@ def block_structures(factors: Sequence[Any]) -> list[tuple[np.ndarray | None, bo
             else _zero_pattern_structure(f) for f, (no_zero, constant) in zip(factors, flags)]
 
 
+class StructureAssumed(RuntimeError):
+    """Factors taken as having no block structure (:func:`assume_no_structure`) had some: the
+    computation that assumed it is to be redone with the structures looked at."""
+
+
+def assume_no_structure(factors: Sequence[Any]) -> list[tuple[None, bool]]:
+    """:func:`block_structures` of device tensors taken as having no zero entry and not all
+    entries equal — Gaussian Grams of data that is not constant, as a monitor's layers almost
+    always are — without looking: a check queued with the others (:func:`require`) verifies it
+    and, where it fails, raises :class:`StructureAssumed` when the checks are read, so that the
+    caller redoes the work with :func:`block_structures`. Saves a checkpoint its one host read
+    for structures; the values are the same either way."""
+    import torch
+
+    ok = torch.stack([(p != 0).all() & ((p != p[0, 0]).any() | bool(f.requires_grad))
+                      for p, f in ((f.detach(), f) for f in factors)]).all()
+
+    def fail() -> None:
+        raise StructureAssumed("a Gram matrix taken as unstructured has a zero entry or is "
+                               "constant")
+
+    require(ok, fail)
+    return [(None, False) for _ in factors]
+
+
 def _plain(f: Any) -> Any:
     """``f`` without autograd: a CPU tensor that needs none as the NumPy array on its memory."""
     return f.numpy() if plain_cpu_tensor(f) else f.detach() if is_torch(f) else f

@@ -32,6 +32,7 @@ from infoflow._deferred import deferred_checks, error_prefix
 from infoflow.kernels import label_gram
 from infoflow.kernels.gram import _as_label_vector as label_vector
 from infoflow.measures.resampling import GroupJackknife, Interval
+from infoflow.measures.spectrum import StructureAssumed
 from infoflow.monitor.activations import check_forward_fn, check_model, probe_activations
 from infoflow.monitor.chains import find_chains
 from infoflow.monitor.distributed import measure_across_ranks, process_group, unwrap_model
@@ -345,6 +346,12 @@ class InformationMonitor:
                 ) -> dict[tuple[str, str], float]:
         with deferred_checks():  # on a device: every check of the checkpoint read once
             grams = self._layer_grams() if grams is None else grams
+            if precompute is None:
+                try:  # on a device, the layers' Grams taken as unstructured: one read less
+                    return information_plane(self._probe, grams, pid_layers=self.pid_layers,
+                                             assume_unstructured=True)
+                except StructureAssumed:  # a dead layer, say: computed again, looked at
+                    pass
             return information_plane(self._probe, grams, pid_layers=self.pid_layers,
                                      precompute=precompute)
 
