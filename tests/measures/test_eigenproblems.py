@@ -174,3 +174,28 @@ def test_precompute_does_nothing_on_the_host(rng, solver_calls):
     cache.precompute(_plane)
     assert solver_calls == [] and cache.computed == 0
     assert cache.entropies(["x", ("x", "y")]) == [cache.entropy("x"), cache.entropy("x", "y")]
+
+
+def test_a_variable_taken_as_unstructured_is_checked_by_a_queued_check(rng, device_path,
+                                                                       monkeypatch):
+    from infoflow._deferred import as_floats
+    from infoflow.measures.spectrum import StructureAssumed
+    from tests.host_reads import count_host_reads
+
+    grams = {k: torch.tensor(v) for k, v in _grams(rng).items()}
+    probe = EntropyCache({"x": grams["x"], "y": grams["y"]})
+    expected = as_floats([probe.extended({"t": grams["t0"]}).mutual_information("t", "y")])
+    with monkeypatch.context() as patch:
+        reads = count_host_reads(patch)
+        with deferred_checks():  # nothing read to take t as unstructured; checked with values
+            cache = probe.extended({"t": grams["t0"]}, assume_unstructured=["t"])
+            value = as_floats([cache.mutual_information("t", "y")])
+    assert reads == ["tolist"] and value == pytest.approx(expected, abs=1e-12)
+    dead = torch.ones(90, 90, dtype=torch.float64)  # a dead layer's Gram: all entries equal
+    with pytest.raises(StructureAssumed, match="'t' was taken as unstructured") as found, \
+            deferred_checks():
+        cache = probe.extended({"t": dead}, assume_unstructured=["t"])
+        as_floats([cache.mutual_information("t", "y")])
+    assert found.value.name == "t"
+    looked = probe.extended({"t": dead})  # looked at: the closed form, exactly 0 bits
+    assert float(looked.entropy("t")) == 0.0

@@ -142,14 +142,15 @@ def test_a_decomposed_layer_reads_a_few_times_whatever_its_maps(monkeypatch, con
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_a_dead_layer_on_the_device_path_is_computed_again_with_its_structure(monkeypatch):
     """A layer taken as unstructured whose Gram is all ones (a dead layer) fails the queued
-    check: the checkpoint is computed again with the structures looked at, and its values are
-    NumPy's, the dead layer's entropy the closed form's exact 0."""
+    check: the checkpoint is computed again with that layer's structure looked at (and looked at
+    from then on), and its values are NumPy's, the dead layer's entropy the closed form's
+    exact 0."""
     def dead(model):
         with torch.no_grad():
             model.fc2[0].weight.zero_()
             model.fc2[0].bias.fill_(-1.0)  # ReLU(-1) = 0 for every sample
 
-    values = {}
+    values, reads = {}, []
     for device_path in (True, False):
         images, labels = load_digits()
         torch.manual_seed(0)
@@ -164,6 +165,11 @@ def test_a_dead_layer_on_the_device_path_is_computed_again_with_its_structure(mo
             monitor = InformationMonitor(model, torch.tensor(images[:80]),
                                          torch.tensor(labels[:80]), layers=["conv1", "fc2"])
             values[device_path] = monitor.measure(0).values
+            if device_path:  # found dead once: looked at from then on, no second computation
+                counted = count_host_reads(patch)
+                monitor.measure(1)
+                reads.extend(counted)
     assert values[True][("fc2", "H(T)")] == 0.0 == values[False][("fc2", "H(T)")]
+    assert len(reads) == 2, reads  # fc2's structure, then the values
     for key, value in values[False].items():
         assert values[True][key] == pytest.approx(value, abs=1e-9), key

@@ -126,10 +126,15 @@ class EntropyCache:
         on_device = batches(self._like) and not self._host_torch
         assumed = {name for name in assume_unstructured if on_device and name in checked}
         looked = [name for name in checked if name not in assumed]
-        for names, find in ((looked, block_structures), (list(assumed), assume_no_structure)):
-            if names:
-                for name, (labels, delta) in zip(names, find([self._factors[n] for n in names])):
-                    self._blocks[name], self._delta[name] = labels, delta
+        assumed_list = [name for name in checked if name in assumed]
+        structures = {
+            **dict(zip(looked, block_structures([self._factors[n] for n in looked])
+                       if looked else [])),
+            **dict(zip(assumed_list, assume_no_structure(
+                [self._factors[n] for n in assumed_list], assumed_list))),
+        }
+        for name in checked:
+            self._blocks[name], self._delta[name] = structures[name]
 
     def extended(self, grams: Mapping[str, Any], *, assume_unstructured: Iterable[str] = (),
                  ) -> EntropyCache:

@@ -204,27 +204,31 @@ def block_structures(factors: Sequence[Any]) -> list[tuple[np.ndarray | None, bo
 
 
 class StructureAssumed(RuntimeError):
-    """Factors taken as having no block structure (:func:`assume_no_structure`) had some: the
-    computation that assumed it is to be redone with the structures looked at."""
+    """A variable taken as having no block structure (:func:`assume_no_structure`) had some:
+    the computation that assumed it is to be redone with its structure looked at. ``name``
+    names the variable."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name!r} was taken as unstructured, but its Gram matrix has a zero "
+                         "entry or all entries equal")
+        self.name = name
 
 
-def assume_no_structure(factors: Sequence[Any]) -> list[tuple[None, bool]]:
+def assume_no_structure(factors: Sequence[Any], names: Sequence[str]) -> list[tuple[None, bool]]:
     """:func:`block_structures` of device tensors taken as having no zero entry and not all
     entries equal — Gaussian Grams of data that is not constant, as a monitor's layers almost
-    always are — without looking: a check queued with the others (:func:`require`) verifies it
-    and, where it fails, raises :class:`StructureAssumed` when the checks are read, so that the
-    caller redoes the work with :func:`block_structures`. Saves a checkpoint its one host read
-    for structures; the values are the same either way."""
-    import torch
+    always are — without looking: a check per factor, queued with the others (:func:`require`),
+    verifies it and, where it fails, raises :class:`StructureAssumed` naming the variable when
+    the checks are read, so that the caller redoes the work with :func:`block_structures`.
+    Saves a checkpoint its one host read for structures; the values are the same either way."""
+    for f, name in zip(factors, names):
+        plain = f.detach()
 
-    ok = torch.stack([(p != 0).all() & ((p != p[0, 0]).any() | bool(f.requires_grad))
-                      for p, f in ((f.detach(), f) for f in factors)]).all()
+        def fail(name: str = name) -> None:
+            raise StructureAssumed(name)
 
-    def fail() -> None:
-        raise StructureAssumed("a Gram matrix taken as unstructured has a zero entry or is "
-                               "constant")
-
-    require(ok, fail)
+        require((plain != 0).all() & ((plain != plain[0, 0]).any() | bool(f.requires_grad)),
+                fail)
     return [(None, False) for _ in factors]
 
 

@@ -50,7 +50,7 @@ def information_plane(
     *,
     pid_layers: Sequence[str] = (),
     precompute: Callable[[EntropyCache, Callable[[EntropyCache], Any]], None] | None = None,
-    assume_unstructured: bool = False,
+    assume_unstructured: Sequence[str] = (),
 ) -> dict[tuple[str, str], float]:
     """Every quantity of one checkpoint, keyed by (layer, quantity), in bits.
 
@@ -67,13 +67,12 @@ def information_plane(
         Called as ``precompute(cache, compute)`` with the checkpoint's cache before the values
         are computed by ``compute(cache)``: a distributed monitor spreads the entropies that
         ``compute`` needs across ranks (:mod:`infoflow.monitor.distributed`).
-    assume_unstructured : bool, default False
-        Take the Grams of the layers outside ``pid_layers`` (on an accelerator) as having no
+    assume_unstructured : sequence of layer names, default ()
+        Layers outside ``pid_layers`` whose Grams (on an accelerator) are taken as having no
         block structure, without the host read that looks
-        (:meth:`~infoflow.measures.EntropyCache.extended`; single feature maps, often dead,
-        are looked at); where that is wrong, reading the values raises
-        :class:`~infoflow.measures.spectrum.StructureAssumed` and the caller computes again
-        without it.
+        (:meth:`~infoflow.measures.EntropyCache.extended`); where that is wrong, reading the
+        values raises :class:`~infoflow.measures.spectrum.StructureAssumed` naming the layer,
+        and the caller computes again without assuming it.
     """
     variables: dict[str, Any] = {}
     members: dict[str, str | tuple[str, ...]] = {}
@@ -86,7 +85,7 @@ def information_plane(
             variables[layer] = grams
             members[layer] = layer
     cache = probe.extended(variables, assume_unstructured=[
-        layer for layer in layer_grams if layer not in pid_layers] if assume_unstructured else ())
+        layer for layer in assume_unstructured if layer not in pid_layers])
 
     def compute(cache: EntropyCache) -> dict[tuple[str, str], float]:
         return _values(cache, members, pid_layers)

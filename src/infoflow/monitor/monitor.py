@@ -272,6 +272,7 @@ class InformationMonitor:
         self._probe = probe_cache(x_gram, self._y_gram, alpha=self.alpha, dtype=self.dtype,
                                   method=method)
         self.method = self._probe.method
+        self._structured: set[str] = set()  # layers found to have a block structure (dead)
         self.uncertainty = check_uncertainty(uncertainty)
         if self.uncertainty is not None and self._group is not None:
             raise ValueError("uncertainty is not available with distributed measurement; "
@@ -346,12 +347,17 @@ class InformationMonitor:
                 ) -> dict[tuple[str, str], float]:
         with deferred_checks():  # on a device: every check of the checkpoint read once
             grams = self._layer_grams() if grams is None else grams
-            if precompute is None:
-                try:  # on a device, the layers' Grams taken as unstructured: one read less
+            while precompute is None:  # on a device the layers' Grams are taken as
+                # unstructured (one host read less); a layer found otherwise (a dead layer,
+                # say) is looked at from then on, and the checkpoint computed again
+                assumed = [name for name in self.layers if name not in self._structured]
+                try:
                     return information_plane(self._probe, grams, pid_layers=self.pid_layers,
-                                             assume_unstructured=True)
-                except StructureAssumed:  # a dead layer, say: computed again, looked at
-                    pass
+                                             assume_unstructured=assumed)
+                except StructureAssumed as found:
+                    if found.name not in assumed:
+                        raise
+                    self._structured.add(found.name)
             return information_plane(self._probe, grams, pid_layers=self.pid_layers,
                                      precompute=precompute)
 
