@@ -22,6 +22,14 @@ from infoflow.monitor import InformationMonitor
 from tests.host_reads import count_data_sized_results, count_host_reads
 
 
+def _take_the_device_path(patch):
+    """CPU tensors take an accelerator's path: torch throughout, the spectra batched."""
+    patch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)
+    patch.setattr(eigenproblems, "BATCH_ON_CPU", True)
+    patch.setattr(sys.modules["infoflow.monitor.layer_grams"], "uses_numpy",
+                  lambda device: False)
+
+
 def _count_blocking_copies(patch, copies):
     """Grow ``copies`` at every ``torch.as_tensor`` or ``torch.tensor`` given a device: on CUDA a
     copy from the host's pageable memory, which makes the host wait for the queued work."""
@@ -43,10 +51,7 @@ def _measured(layers, conv_mode, device_path, monkeypatch, reads=None, solves=No
     model = LeNet5(image_size=8)
     with monkeypatch.context() as patch:
         if device_path:
-            patch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)
-            patch.setattr(eigenproblems, "BATCH_ON_CPU", True)
-            patch.setattr(sys.modules["infoflow.monitor.layer_grams"], "uses_numpy",
-                          lambda device: False)
+            _take_the_device_path(patch)
         monitor = InformationMonitor(model, torch.tensor(images[:120]),
                                      torch.tensor(labels[:120]), layers=layers,
                                      conv_mode=conv_mode, pid_layers=list(pid_layers))
@@ -109,10 +114,7 @@ def test_non_finite_activations_on_the_device_path_name_their_layer(monkeypatch)
     images, labels = load_digits()
     torch.manual_seed(0)
     model = LeNet5(image_size=8)
-    monkeypatch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)
-    monkeypatch.setattr(eigenproblems, "BATCH_ON_CPU", True)
-    monkeypatch.setattr(sys.modules["infoflow.monitor.layer_grams"], "uses_numpy",
-                        lambda device: False)
+    _take_the_device_path(monkeypatch)
     monitor = InformationMonitor(model, torch.tensor(images[:60]), torch.tensor(labels[:60]),
                                  layers=["conv1", "fc2"])
     with torch.no_grad():
@@ -158,10 +160,7 @@ def test_a_dead_layer_on_the_device_path_is_computed_again_with_its_structure(mo
         dead(model)
         with monkeypatch.context() as patch:
             if device_path:
-                patch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)
-                patch.setattr(eigenproblems, "BATCH_ON_CPU", True)
-                patch.setattr(sys.modules["infoflow.monitor.layer_grams"], "uses_numpy",
-                              lambda device: False)
+                _take_the_device_path(patch)
             monitor = InformationMonitor(model, torch.tensor(images[:80]),
                                          torch.tensor(labels[:80]), layers=["conv1", "fc2"])
             values[device_path] = monitor.measure(0).values

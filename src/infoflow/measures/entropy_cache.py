@@ -123,16 +123,13 @@ class EntropyCache:
             self._factors[name] = unit_product(ks, self.precision)
         # a delta kernel's classes stay diagonal blocks in every joint it takes part in, and its
         # entropies (alone or joined with others) have a closed form
-        on_device = batches(self._like) and not self._host_torch
-        assumed = {name for name in assume_unstructured if on_device and name in checked}
-        looked = [name for name in checked if name not in assumed]
-        assumed_list = [name for name in checked if name in assumed]
-        structures = {
-            **dict(zip(looked, block_structures([self._factors[n] for n in looked])
-                       if looked else [])),
-            **dict(zip(assumed_list, assume_no_structure(
-                [self._factors[n] for n in assumed_list], assumed_list))),
-        }
+        take = set(assume_unstructured) if batches(self._like) and not self._host_torch else set()
+        assumed = [name for name in checked if name in take]
+        looked = [name for name in checked if name not in take]
+        structures = dict(zip(looked, block_structures([self._factors[n] for n in looked])
+                              if looked else []))
+        structures.update(zip(assumed, assume_no_structure([self._factors[n] for n in assumed],
+                                                           assumed)))
         for name in checked:
             self._blocks[name], self._delta[name] = structures[name]
 
