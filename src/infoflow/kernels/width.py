@@ -206,6 +206,17 @@ def kernel_widths(xs: Sequence[Any], rule: str = DEFAULT_RULE, *, gamma: float |
             for i, x in enumerate(checked)]
 
 
+def _bandwidth(n: int, d: int, gamma: float) -> float:
+    r"""The rules' :math:`\gamma\,n^{-1/(4+d)}`."""
+    return gamma * n ** (-1.0 / (4 + d))
+
+
+def _silverman(spread: Any, n: int, d: int, gamma: float | None) -> Any:
+    r"""The "silverman" σ of data with pooled standard deviation ``spread`` (a float, or a 0-dim
+    tensor where the data lives): :math:`\gamma\,s\sqrt d\,n^{-1/(4+d)}`, γ = 1 by default."""
+    return spread * math.sqrt(d) * _bandwidth(n, d, gamma if gamma is not None else 1.0)
+
+
 def silverman_widths_on_device(xs: Sequence[Any], *, gamma: float | None = None) -> list[Any]:
     """The "silverman" σ of each of several tensors as a 0-dim float64 tensor where it lives:
     the scalars :func:`kernel_widths` reads stay on the device, so nothing is read on the host.
@@ -222,8 +233,7 @@ def silverman_widths_on_device(xs: Sequence[Any], *, gamma: float | None = None)
         n, d = plain.shape
         scale = device_scale(plain)
         spread = _variance(plain / scale.to(plain.dtype)).sqrt()
-        bandwidth = (gamma if gamma is not None else 1.0) * n ** (-1.0 / (4 + d))
-        sigma = scale * (spread * math.sqrt(d) * bandwidth)
+        sigma = scale * _silverman(spread, n, d, gamma)
         widths.append(torch.where(spread > 0, sigma, torch.ones_like(sigma)))
     return widths
 
@@ -245,13 +255,11 @@ def _width(x: Any, rule: str, gamma: Any, k: Any, target: Any,
         scale = safe_scale(flat)  # equivariant rules: sigma(x) = s * sigma(x / s)
     if scale != 1.0 and rule != "scott":
         return scale * kernel_width(x / scale, rule, gamma=gamma, k=k, target=target)
-    if rule in ("scott", "silverman"):
-        gamma = gamma if gamma is not None else (5.0 if rule == "scott" else 1.0)
-        bandwidth = gamma * n ** (-1.0 / (4 + d))
-        if rule == "scott":
-            return bandwidth
+    if rule == "scott":
+        return _bandwidth(n, d, gamma if gamma is not None else 5.0)
+    if rule == "silverman":
         spread = _pooled_spread(x) if variance is None else math.sqrt(variance)
-        return spread * math.sqrt(d) * bandwidth if spread > 0 else _constant_fallback()
+        return _silverman(spread, n, d, gamma) if spread > 0 else _constant_fallback()
     # float64 distances, their square roots, and the sort (knn) or kernel (alignment) copies
     check_fits(n, 3 if rule != "alignment" else 5, 8, f"the {rule!r} width rule")
     dist = np.sqrt(squared_distances(_as_numpy(x)))

@@ -195,8 +195,7 @@ def block_structures(factors: Sequence[Any]) -> list[tuple[np.ndarray | None, bo
     if factors and all(is_torch(f) and not plain_cpu_tensor(f) for f in factors):
         import torch
 
-        flags = torch.stack([torch.stack([(f != 0).all(), (f == f[0, 0]).all()])
-                             for f in (f.detach() for f in factors)]).tolist()
+        flags = torch.stack([_first_look_on_device(f) for f in factors]).tolist()
     else:
         flags = [_first_look(f) for f in factors]
     return [(None, constant and not getattr(f, "requires_grad", False)) if no_zero
@@ -222,14 +221,21 @@ def assume_no_structure(factors: Sequence[Any], names: Sequence[str]) -> list[tu
     the checks are read, so that the caller redoes the work with :func:`block_structures`.
     Saves a checkpoint its one host read for structures; the values are the same either way."""
     for f, name in zip(factors, names):
-        plain = f.detach()
+        no_zero, constant = _first_look_on_device(f)
 
         def fail(name: str = name) -> None:
             raise StructureAssumed(name)
 
-        require((plain != 0).all() & ((plain != plain[0, 0]).any() | bool(f.requires_grad)),
-                fail)
+        require(no_zero & (~constant | bool(f.requires_grad)), fail)
     return [(None, False) for _ in factors]
+
+
+def _first_look_on_device(f: Any) -> Any:
+    """(no zero entry, all entries equal) of a device tensor, as a 2-element bool tensor there."""
+    import torch
+
+    plain = f.detach()
+    return torch.stack([(plain != 0).all(), (plain == plain[0, 0]).all()])
 
 
 def _plain(f: Any) -> Any:
