@@ -47,6 +47,12 @@ def split_maps(t: np.ndarray) -> list[np.ndarray]:
     return [t[:, c] for c in range(t.shape[1])] if t.ndim == 4 else [t]
 
 
+def layer_variables(t):
+    """A layer as ``joint_gaussian_gram`` takes its variables: a conv layer whole (its C maps
+    along axis 1, not split), a dense layer as a one-item list."""
+    return t if t.ndim == 4 else [t]
+
+
 def naive_entropy(k: np.ndarray, alpha: float) -> float:
     a = k / np.trace(k)
     lam, _ = np.linalg.eigh(a)
@@ -84,7 +90,7 @@ def run_naive(x, layers, y, sigmas, alpha):
 def run_infoflow(x, layers, y, sigmas, alpha, **options):
     grams = {"x": gaussian_gram(x, sigmas["x"]), "y": label_gram(y)}
     for name, t in layers.items():
-        grams[name] = joint_gaussian_gram(split_maps(t), sigmas[name])
+        grams[name] = joint_gaussian_gram(layer_variables(t), sigmas[name])
     cache = EntropyCache(grams, alpha=alpha, **options)
     out = {}
     for name in layers:

@@ -108,15 +108,15 @@ PEERS = {
 
 
 def infoflow_workload(kind):
-    """infoflow: Grams once (a conv layer's maps as one ``joint_gaussian_gram``), one
-    EntropyCache sharing every marginal, the label entropies in closed form."""
+    """infoflow: Grams once (a conv layer's maps as one ``joint_gaussian_gram`` of the whole
+    layer, its maps along axis 1), one EntropyCache sharing every marginal, the label
+    entropies in closed form."""
     convert = torch.from_numpy if kind == "torch" else (lambda v: v)
 
     def run(x, layers, y, sigmas):
         grams = {"x": gaussian_gram(convert(x), sigmas["x"]), "y": label_gram(convert(y))}
         for name, t in layers.items():
-            grams[name] = joint_gaussian_gram(
-                [convert(np.ascontiguousarray(m)) for m in ip.split_maps(t)], sigmas[name])
+            grams[name] = joint_gaussian_gram(ip.layer_variables(convert(t)), sigmas[name])
         cache = EntropyCache(grams, alpha=ALPHA, method="exact")  # "auto" is Lanczos above 2000
         out = {}
         for name in layers:

@@ -69,10 +69,37 @@ CPU_TENSORS_AS_NUMPY = True
 
 
 def plain_cpu_tensor(x: Any) -> bool:
-    """Whether ``x`` is a CPU tensor that needs no gradient: one that infoflow computes on as a
-    NumPy array sharing its memory (``x.numpy()``, no copy), since NumPy's BLAS and SciPy's
-    solvers are faster on the CPU than torch's for this work (``benchmarks/bench_peers.py``)."""
-    return CPU_TENSORS_AS_NUMPY and is_torch(x) and x.is_cpu and not x.requires_grad
+    """Whether ``x`` is a CPU tensor that needs no gradient, of a dtype NumPy has: one that
+    infoflow computes on as a NumPy array sharing its memory (:func:`numpy_view`)."""
+    return numpy_view(x) is not None
+
+
+def numpy_view(x: Any) -> Any:
+    """The NumPy array on the memory of ``x`` (``x.numpy()``, no copy) where ``x`` is a CPU
+    tensor that needs no gradient, of a dtype NumPy has; else None (arrays, device tensors,
+    tensors that need a gradient, ``bfloat16`` and the float8 kinds take torch's path).
+
+    infoflow computes on such tensors as NumPy arrays, since NumPy's BLAS and SciPy's solvers
+    are faster on the CPU than torch's for this work (``benchmarks/bench_peers.py``).
+    ``x.numpy()`` itself refuses a tensor with a conjugate or negative bit, or of a dtype NumPy
+    lacks.
+    """
+    if not (CPU_TENSORS_AS_NUMPY and is_torch(x) and x.is_cpu and not x.requires_grad):
+        return None
+    try:
+        return x.numpy()
+    except (TypeError, RuntimeError):
+        return None
+
+
+def host_arrays(grams: Any) -> Any:
+    """The NumPy arrays on the memory of a plain CPU tensor (:func:`numpy_view`), or of a
+    non-empty list or tuple of them; None for anything else (arrays included)."""
+    view = numpy_view(grams)
+    if view is not None or not isinstance(grams, (list, tuple)) or not grams:
+        return view
+    views = [numpy_view(k) for k in grams]
+    return None if any(v is None for v in views) else views
 
 
 def host_to_device(values: Any, device: Any, dtype: Any = None) -> Any:

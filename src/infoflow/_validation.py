@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from infoflow._array import is_torch, namespace, plain_cpu_tensor
+from infoflow._array import is_torch, namespace, numpy_view
 from infoflow._deferred import require
 from infoflow.options import ALPHA, DTYPE, SIGMA
 
@@ -114,7 +114,8 @@ def check_gram(k: Any, name: str = "K") -> Any:
         k = k.astype(np.float64)
     # a CPU tensor without a gradient is checked as the NumPy array on its memory (blockwise,
     # cache-friendly: torch's full k == k.T comparison was the slower)
-    plain = k.numpy() if plain_cpu_tensor(k) else k.detach() if is_torch(k) else k
+    view = numpy_view(k)
+    plain = view if view is not None else k.detach() if is_torch(k) else k
     xp = namespace(plain)
 
     def asymmetric() -> None:

@@ -129,11 +129,74 @@ def test_joint_gaussian_gram_falls_back_where_scaling_overflows_or_is_too_big(rn
         set_memory_options(block_bytes=old)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_layer_given_whole_is_the_joint_of_its_maps(rng, monkeypatch, dtype):
+    """One array (n, C, H, W) stands for its C maps along axis 1: bit for bit the Gram of the
+    list of maps, for NumPy, plain CPU tensors, tensors with a gradient and the device's path."""
+    from infoflow import _array
+
+    t = rng.normal(size=(30, 4, 3, 3)).astype(dtype)
+    sigmas = [1.0, 2.5, 0.7, 3.0]
+    expected = joint_gaussian_gram([t[:, c] for c in range(4)], sigmas)
+    whole = joint_gaussian_gram(t, sigmas)
+    assert whole.dtype == dtype
+    np.testing.assert_array_equal(whole, expected)
+    tensor = torch.from_numpy(t)
+    np.testing.assert_array_equal(joint_gaussian_gram(tensor, sigmas).numpy(), expected)
+    leaf = tensor.clone().requires_grad_(True)
+    joint = joint_gaussian_gram(leaf, sigmas)
+    listed = joint_gaussian_gram([leaf[:, c] for c in range(4)], sigmas)
+    torch.testing.assert_close(joint, listed, rtol=0, atol=0)
+    (grad,) = torch.autograd.grad(joint.sum(), leaf)
+    (expected_grad,) = torch.autograd.grad(listed.sum(), leaf)
+    torch.testing.assert_close(grad, expected_grad)
+    monkeypatch.setattr(_array, "CPU_TENSORS_AS_NUMPY", False)  # the accelerator's path
+    on_device = joint_gaussian_gram(tensor, sigmas)
+    assert on_device.dtype == tensor.dtype
+    tolerance = 1e-12 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(on_device.numpy(), expected, rtol=0, atol=tolerance)
+
+
+def test_a_layer_given_whole_falls_back_like_the_list(rng):
+    from infoflow import set_memory_options
+    from infoflow._memory import block_bytes
+
+    t = rng.normal(size=(10, 2, 3))
+    np.testing.assert_array_equal(joint_gaussian_gram(t, [1e-310, 1.0]), np.eye(10))
+    expected = joint_gaussian_gram([t[:, 0], t[:, 1]], [1.0, 2.0])
+    old = block_bytes()
+    set_memory_options(block_bytes=100)  # the scaled layer (10 x 6 x 8 bytes) no longer fits
+    try:
+        np.testing.assert_allclose(joint_gaussian_gram(t, [1.0, 2.0]), expected, rtol=1e-14)
+    finally:
+        set_memory_options(block_bytes=old)
+    assert joint_gaussian_gram(t[:, :1], [2.0]).tolist() == gaussian_gram(t[:, 0], 2.0).tolist()
+
+
+def test_tensors_of_dtypes_numpy_lacks_take_torchs_path(rng):
+    """bfloat16 has no NumPy dtype: such a CPU tensor is computed by torch, not refused with
+    torch's conversion error."""
+    x = torch.from_numpy(rng.normal(size=(8, 3))).to(torch.bfloat16)
+    expected = gaussian_gram(x.double(), 1.5)
+    torch.testing.assert_close(gaussian_gram(x, 1.5), expected)
+    torch.testing.assert_close(joint_gaussian_gram([x, x], [1.5, 1.5]), expected * expected)
+    with pytest.raises(TypeError, match="integer class labels, got dtype bfloat16"):
+        label_gram(torch.tensor([0, 1, 0]).to(torch.bfloat16))
+
+
 @pytest.mark.parametrize(
     ("variables", "sigmas", "error", "match"),
     [
         ([], [], ValueError, "non-empty sequence"),
-        (np.zeros((3, 2)), [1.0], ValueError, "non-empty sequence"),
+        ("ab", [1.0], ValueError, "non-empty sequence"),
+        (np.zeros((3, 2)), [1.0], ValueError, r"axis 1 of variables\): got 1 for 2"),
+        (np.zeros(3), [1.0], ValueError, r"shape \(n, L, \.\.\.\).*got shape \(3,\)"),
+        (np.zeros((1, 2, 3)), [1.0, 1.0], ValueError, "at least 2 samples"),
+        (np.zeros((3, 2, 2)), [1.0, -1.0], ValueError, r"sigmas\[1\] must be"),
+        (np.array(["a", "b"] * 3).reshape(3, 2), [1.0, 1.0], TypeError, "real-valued"),
+        # a conv layer given whole: the faulty map is named by its index on axis 1
+        (np.stack([np.zeros((3, 2)), np.array([[0.0, 1], [np.inf, 1], [1, 1]])], 1), [1.0, 1.0],
+         ValueError, r"variables\[:, 1\] must hold only finite"),
         ([np.zeros((3, 2))], 1.0, TypeError, "sequence of widths"),
         ([np.zeros((3, 2))], [1.0, 2.0], ValueError, "one width per variable: got 2 for 1"),
         ([np.zeros((3, 2)), np.zeros((4, 2))], [1.0, 1.0], ValueError, r"same number .* \[3, 4\]"),

@@ -16,9 +16,11 @@ from infoflow._array import (
     as_float,
     flatten_samples,
     float_dtype_of,
+    host_arrays,
+    host_to_device,
     is_torch,
     namespace,
-    plain_cpu_tensor,
+    numpy_view,
 )
 from infoflow._deferred import require
 from infoflow._memory import block_bytes, check_fits
@@ -36,10 +38,11 @@ def squared_distances(x: Any, rows: slice | None = None) -> Any:
     is 2–3× slower than NumPy's BLAS on one thread (100 × 4704 float64: 10 ms against 3.4 ms).
     The product runs within the process's thread budget (:func:`~infoflow.thread_budget`).
     """
-    if plain_cpu_tensor(x):
+    view = numpy_view(x)
+    if view is not None:
         import torch
 
-        return torch.from_numpy(squared_distances(x.numpy(), rows))
+        return torch.from_numpy(squared_distances(view, rows))
     with budget_for(x.shape[0]):
         return _squared_distances(x, rows)
 
@@ -190,10 +193,11 @@ def gaussian_gram(x: Any, sigma: float | str) -> Any:
     array([[1.    , 0.6065],
            [0.6065, 1.    ]])
     """
-    if plain_cpu_tensor(x):  # NumPy on the same memory: faster on the CPU, same result
+    view = numpy_view(x)
+    if view is not None:  # NumPy on the same memory: faster on the CPU, same result
         import torch
 
-        return torch.from_numpy(gaussian_gram(x.numpy(), sigma))
+        return torch.from_numpy(gaussian_gram(view, sigma))
     x = check_samples(x, "x")
     if isinstance(sigma, str):
         from infoflow.kernels.width import kernel_width
@@ -253,7 +257,7 @@ def _gaussian_of_checked(flat: Any, sigma: Any) -> Any:
     return _kernel_of_distances(squared_distances(flat), factor)
 
 
-def joint_gaussian_gram(variables: Sequence[Any], sigmas: Sequence[float]) -> Any:
+def joint_gaussian_gram(variables: Any, sigmas: Sequence[float]) -> Any:
     r"""The Hadamard product :math:`K_1 \circ \cdots \circ K_L` of several variables' Gaussians.
 
     Since :math:`\prod_l \exp(-d_l^2/2\sigma_l^2) = \exp(-\sum_l d_l^2/2\sigma_l^2)`, the product is
@@ -264,8 +268,11 @@ def joint_gaussian_gram(variables: Sequence[Any], sigmas: Sequence[float]) -> An
 
     Parameters
     ----------
-    variables : sequence of arrays or tensors of shape (n, ...)
-        The variables (e.g. ``[t[:, c] for c in range(C)]``), same n, all NumPy or all torch.
+    variables : sequence of arrays or tensors of shape (n, ...), or one of shape (n, L, ...)
+        The variables, same n, all NumPy or all torch. One array stands for the L variables
+        along its axis 1: a conv layer's output (n, C, H, W) is its C feature maps, the same
+        Gram as ``[t[:, c] for c in range(C)]`` without splitting the layer (faster: the maps
+        are scaled in one operation).
     sigmas : sequence of float
         One width per variable, finite and > 0.
 
@@ -285,21 +292,31 @@ def joint_gaussian_gram(variables: Sequence[Any], sigmas: Sequence[float]) -> An
     >>> bool(np.allclose(joint_gaussian_gram([a, b], [1.0, 2.0]),
     ...                  gaussian_gram(a, 1.0) * gaussian_gram(b, 2.0)))
     True
+    >>> t = np.random.default_rng(0).normal(size=(5, 3, 4, 4))  # a conv layer: 3 maps
+    >>> bool(np.allclose(joint_gaussian_gram(t, [1.0, 2.0, 3.0]),
+    ...                  joint_gaussian_gram([t[:, 0], t[:, 1], t[:, 2]], [1.0, 2.0, 3.0])))
+    True
     """
-    if isinstance(variables, (str, bytes)) or not isinstance(variables, Sequence) or not variables:
-        raise ValueError("variables must be a non-empty sequence of arrays of shape (n, ...)")
+    stacked = is_torch(variables) or isinstance(variables, np.ndarray)
+    if not stacked and (isinstance(variables, (str, bytes))
+                        or not isinstance(variables, Sequence) or not variables):
+        raise ValueError("variables must be a non-empty sequence of arrays of shape (n, ...), "
+                         "or one array of shape (n, L, ...)")
     if isinstance(sigmas, (str, bytes)) or not isinstance(sigmas, Sequence):
         raise TypeError(f"sigmas must be a sequence of widths, got {type(sigmas).__name__}")
+    if stacked:
+        return _joint_of_stacked(variables, sigmas)
     if len(sigmas) != len(variables):
         raise ValueError(
             f"sigmas must give one width per variable: got {len(sigmas)} for {len(variables)}"
         )
-    if all(plain_cpu_tensor(v) for v in variables):
+    views = host_arrays(variables)
+    if views is not None:
         import torch
 
-        return torch.from_numpy(joint_gaussian_gram([v.numpy() for v in variables], sigmas))
+        return torch.from_numpy(joint_gaussian_gram(views, sigmas))
     # finiteness is checked once on the scaled variables side by side, and named per variable
-    # only where that check fails (below)
+    # only where that check fails (_joint_of_scaled)
     xs = [check_samples(v, f"variables[{i}]", finite=False) for i, v in enumerate(variables)]
     widths = [check_sigma(s, f"sigmas[{i}]") for i, s in enumerate(sigmas)]
     if len({is_torch(x) for x in xs}) > 1:
@@ -311,24 +328,68 @@ def joint_gaussian_gram(variables: Sequence[Any], sigmas: Sequence[float]) -> An
     flats = [as_float(flatten_samples(x), precision) for x in xs]
     n, itemsize = flats[0].shape[0], 8 if precision == "float64" else 4
     width = sum(f.shape[1] for f in flats)
+    z = None
     if len(flats) > 1 and n * width * itemsize <= block_bytes():
-        xp = namespace(flats[0])
         if is_torch(flats[0]):
-            z = xp.cat([f / s for f, s in zip(flats, widths)], 1)
+            z = namespace(flats[0]).cat([f / s for f, s in zip(flats, widths)], 1)
         else:  # each variable divided straight into its columns: no copy in between
             z = np.empty((n, width), dtype=precision)
             stops = np.cumsum([f.shape[1] for f in flats])
             with np.errstate(over="ignore", invalid="ignore"):
                 for f, s, stop in zip(flats, widths, stops):
                     np.divide(f, s, out=z[:, stop - f.shape[1]:stop])
+    return _joint_of_scaled(z, lambda: flats, widths,
+                            lambda: [(x, f"variables[{i}]") for i, x in enumerate(xs)])
+
+
+def _joint_of_stacked(t: Any, sigmas: Sequence[Any]) -> Any:
+    """:func:`joint_gaussian_gram` of one array (n, L, ...) whose axis 1 holds the variables."""
+    view = numpy_view(t)
+    if view is not None:
+        import torch
+
+        return torch.from_numpy(_joint_of_stacked(view, sigmas))
+    t = check_samples(t, "variables", finite=False)
+    if t.ndim < 2:
+        raise ValueError(f"variables given as one array must have shape (n, L, ...), its axis 1 "
+                         f"holding the L variables; got shape {tuple(t.shape)}")
+    n, count = t.shape[0], t.shape[1]
+    if len(sigmas) != count:
+        raise ValueError(f"sigmas must give one width per variable (axis 1 of variables): got "
+                         f"{len(sigmas)} for {count}")
+    widths = [check_sigma(s, f"sigmas[{i}]") for i, s in enumerate(sigmas)]
+    precision = float_dtype_of(t)
+    flat = as_float(t.reshape(n, count, -1), precision)
+    z = None
+    if count > 1 and n * count * flat.shape[2] * (8 if precision == "float64" else 4) <= (
+            block_bytes()):
+        if is_torch(flat):
+            z = (flat / host_to_device(widths, flat.device, flat.dtype)[:, None]).reshape(n, -1)
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                z = np.divide(flat, np.asarray(widths, dtype=precision)[:, None]).reshape(n, -1)
+    return _joint_of_scaled(z, lambda: [flat[:, i] for i in range(count)], widths,
+                            lambda: [(t[:, i], f"variables[:, {i}]") for i in range(count)])
+
+
+def _joint_of_scaled(z: Any, flats: Any, widths: list[float], named: Any) -> Any:
+    """The joint Gram from the variables scaled by their widths side by side (``z``, None where
+    they do not fit in one block): its Gaussian of width 1 where ``z`` is finite. Else a NaN or
+    infinity is named (``named()``: each variable with its name), or the scaling overflowed and
+    the variables' Grams (``flats()``: each variable as (n, d) in the Gram's precision) are
+    built one at a time and multiplied."""
+    if z is not None:
         plain = z.detach() if is_torch(z) else z
         with np.errstate(over="ignore", invalid="ignore"):
-            finite = bool(xp.isfinite(plain.sum()))
+            finite = bool(namespace(plain).isfinite(plain.sum()))
         if finite:  # so is every variable
             return _gaussian_of_checked(z, 1.0)
-    for i, x in enumerate(xs):  # NaN or infinity is named; else the scaling overflowed
+    for x, name in named():
         if is_torch(x) and x.is_floating_point() or not is_torch(x) and x.dtype.kind == "f":
-            check_finite(x, f"variables[{i}]")
+            check_finite(x, name)
+    flats = flats()
+    n, itemsize = flats[0].shape[0], flats[0].element_size() if is_torch(flats[0]) else (
+        flats[0].itemsize)
     # the product, and each factor's Gram with its distance temporaries
     check_fits(n, 3, itemsize, "a joint Gram matrix", getattr(flats[0], "device", None))
     k = gaussian_gram(flats[0], widths[0])
@@ -388,6 +449,11 @@ def label_gram(y: Any) -> Any:
            [0., 1., 0.],
            [1., 0., 1.]])
     """
+    view = numpy_view(y)
+    if view is not None:  # NumPy on the same memory, as gaussian_gram does
+        import torch
+
+        return torch.from_numpy(label_gram(view))
     labels = _as_label_vector(y)
     if labels.shape[0] < 2:
         raise ValueError(f"y must hold at least 2 samples, got {labels.shape[0]}")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from infoflow._array import plain_cpu_tensor, to_scalar
+from infoflow._array import host_arrays, to_scalar
 from infoflow._deferred import error_prefix
 from infoflow._memory import check_fits
 from infoflow._validation import (
@@ -40,10 +40,11 @@ def needs_gradient(grams: Sequence[Any]) -> bool:
 def joint_entropy_of(grams: Sequence[Any], alpha: float, precision: str, method: Any,
                      name: str) -> Any:
     """Joint entropy in bits of already-validated Gram matrices named ``name``."""
-    if all(plain_cpu_tensor(k) for k in grams):  # NumPy on the same memory: faster on the CPU
+    views = host_arrays(list(grams))
+    if views is not None:  # NumPy on the same memory: faster on the CPU
         import torch
 
-        value = joint_entropy_of([k.numpy() for k in grams], alpha, precision, method, name)
+        value = joint_entropy_of(views, alpha, precision, method, name)
         return torch.from_numpy(np.array(value))
     n = grams[0].shape[0]
     # the product, its normalised copy and the solver's copy, besides the inputs

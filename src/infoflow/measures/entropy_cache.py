@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from infoflow._array import is_torch, plain_cpu_tensor, to_scalar
+from infoflow._array import host_arrays, is_torch, to_scalar
 from infoflow._deferred import error_prefix
 from infoflow._memory import available_memory, check_fits
 from infoflow._threads import budget_for
@@ -98,32 +98,40 @@ class EntropyCache:
         clash = set(grams) & set(self._factors)
         if clash:
             raise ValueError(f"grams names variables the cache already holds: {sorted(clash)}")
-        checked = {name: gram_list(g, name) for name, g in grams.items()}
+        held = bool(self._factors)
+        # CPU tensors that need no gradient are computed on as NumPy arrays sharing their
+        # memory (faster on the CPU: no torch dispatch per small operation), validated as such
+        # too; each entropy is handed back as the 0-dim tensor the torch path gives
+        views = {name: host_arrays(g) for name, g in grams.items()}
+        plain = all(v is not None for v in views.values()) and (not held or self._host_torch)
+        checked = {name: gram_list(views[name] if plain else g, name)
+                   for name, g in grams.items()}
         first = next(iter(checked.values()))[0]
         # one factor per variable, a joint product and the solver's copy
         check_fits(first.shape[0], len(self._factors) + len(checked) + 2,
                    4 if self.precision == "float32" else 8, "an entropy cache",
                    getattr(first, "device", None))
-        held = {"cache": [self._like]} if self._factors else {}
-        check_same_samples({**held, **checked})
-        self.n = next(iter(checked.values()))[0].shape[0]
+        if held:  # the held variables as the kind they were given in
+            like = self._like
+            if self._host_torch and not plain:
+                import torch
+
+                like = torch.from_numpy(like)
+            check_same_samples({"cache": [like], **checked})
+        else:
+            check_same_samples(checked)
+        self.n = first.shape[0]
         self._like = first[:, :0]  # the kind and n of the inputs, holding no memory
-        # CPU tensors that need no gradient are computed on as NumPy arrays sharing their
-        # memory (faster on the CPU: no torch dispatch per small operation); each entropy is
-        # handed back as the 0-dim tensor the torch path gives
-        plain = all(plain_cpu_tensor(k) for ks in checked.values() for k in ks)
         if held and self._host_torch and not plain:  # new tensors need a gradient: back to torch
             import torch
 
             self._factors = {name: torch.from_numpy(f) for name, f in self._factors.items()}
-        self._host_torch = plain and (not held or self._host_torch)
+        self._host_torch = plain
         for name, ks in checked.items():
-            if self._host_torch:
-                ks = [k.numpy() for k in ks]
             self._factors[name] = unit_product(ks, self.precision)
         # a delta kernel's classes stay diagonal blocks in every joint it takes part in, and its
         # entropies (alone or joined with others) have a closed form
-        take = set(assume_unstructured) if batches(self._like) and not self._host_torch else set()
+        take = set(assume_unstructured) if not self._host_torch and batches(self._like) else set()
         assumed = [name for name in checked if name in take]
         looked = [name for name in checked if name not in take]
         structures = dict(zip(looked, block_structures([self._factors[n] for n in looked])
@@ -311,10 +319,10 @@ class EntropyCache:
         """A public method's result: a 0-dim tensor when the cache holds tensors (entropies that
         NumPy computed are kept as floats and combined as floats, then wrapped once), else a
         float."""
-        if not is_torch(value) and is_torch(self._like):
+        if not is_torch(value) and (self._host_torch or is_torch(self._like)):
             import torch
 
-            value = torch.from_numpy(np.array(value))
+            return torch.from_numpy(np.array(value + 0.0))  # 0-dim; + 0.0 turns -0.0 into 0.0
         return to_scalar(value)
 
     def entropy(self, *names: Names) -> Any:

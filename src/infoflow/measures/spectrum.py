@@ -39,6 +39,7 @@ from infoflow._array import (
     is_torch,
     logsumexp,
     namespace,
+    numpy_view,
     plain_cpu_tensor,
 )
 from infoflow._deferred import require
@@ -240,7 +241,8 @@ def _first_look_on_device(f: Any) -> Any:
 
 def _plain(f: Any) -> Any:
     """``f`` without autograd: a CPU tensor that needs none as the NumPy array on its memory."""
-    return f.numpy() if plain_cpu_tensor(f) else f.detach() if is_torch(f) else f
+    view = numpy_view(f)
+    return view if view is not None else f.detach() if is_torch(f) else f
 
 
 def _first_look(f: Any) -> tuple[bool, bool]:
@@ -563,10 +565,11 @@ def entropy_of_normalized_steps(a: Any, alpha: float, method: Method = EXACT,
                                 blocks: Any = DETECT) -> Steps[Any]:
     """:func:`entropy_of_normalized` as steps (:mod:`~infoflow.measures.eigenproblems`), to be
     run within the thread budget by the caller."""
-    if plain_cpu_tensor(a):
+    view = numpy_view(a)
+    if view is not None:
         import torch
 
-        value = yield from entropy_of_normalized_steps(a.numpy(), alpha, method, blocks)
+        value = yield from entropy_of_normalized_steps(view, alpha, method, blocks)
         return torch.from_numpy(np.array(value))
     if isinstance(blocks, str) and blocks == DETECT:
         blocks = block_labels(a)

@@ -153,8 +153,9 @@ def layer_grams_of_widths(t: Any, widths: list[Any], *, conv_mode: str) -> list[
     if len(variables) == 1:
         return [gaussian_gram_of_device_width(variables[0], widths[0]) if on_device
                 else gaussian_gram(variables[0], widths[0])]
+    # on the host a conv layer's maps are scaled side by side in one operation
     return [joint_gaussian_gram_of_device_widths(variables, widths) if on_device
-            else joint_gaussian_gram(variables, widths)]
+            else joint_gaussian_gram(t, widths)]
 
 
 def layer_grams(t: Any, *, rule: str, conv_mode: str, target: Any = None) -> list[Any]:
