@@ -16,6 +16,15 @@ def test_layers_lists_modules_and_chains(capsys):
     assert "  layer2.0.shortcut is parallel to layer2.0.conv2: no DPI between them" in lines
 
 
+def test_layers_checks_its_flags_as_run_does_and_resnet_takes_any_number_of_stages(capsys):
+    for flags, message in [(["--filters", "0"], "argument --filters: filters must be >= 1, got 0"),
+                           (["--model", "foo"], "argument --model: model must be one of")]:
+        assert main(["layers", *flags]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["layers", "--model", "resnet", "--filters", "2", "2"]) == 0
+    assert "  input → stem → layer1.0 → layer2.0 → pool" in capsys.readouterr().out
+
+
 def test_layers_refuses_an_unknown_module(capsys):
     assert main(["layers", "--layers", "conv9"]) == 2
     assert "layers names 'conv9', which is not a module" in capsys.readouterr().err

@@ -200,6 +200,11 @@ def test_small_resnet_runs_with_default_layers(data):
                for link in convs.non_links)
     with pytest.raises(ValueError, match="depth must be 6k"):
         ResNet(1, 8, depth=9)
+    # by default one block per stage, for any number of stages
+    two = ResNet(1, 8, filters=(2, 2))
+    assert two.layer_names == ("stem", "layer1.0", "layer2.0", "pool")
+    assert ResNet(1, 8, depth=10, filters=(2, 2)).layer_names[1:5] == (
+        "layer1.0", "layer1.1", "layer2.0", "layer2.1")
 
 
 def test_errors_name_the_layer(data):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from infoflow.cli.options import add_option
+from infoflow.training.config import RUN_OPTIONS
+
 
 def add_layers_parser(commands: argparse._SubParsersAction) -> None:
     layers = commands.add_parser(
@@ -13,11 +16,11 @@ def add_layers_parser(commands: argparse._SubParsersAction) -> None:
                     "example image of the dataset and parameter count; then the Markov chains "
                     "among the measured layers, checked on the model's autograd graph.",
     )
-    layers.add_argument("--model", default="lenet5", help="lenet5 (default), mlp, vgg, resnet")
+    # the same flags, checked the same way, as `infoflow run`'s (the run option table)
+    add_option(layers, RUN_OPTIONS["model"], default=RUN_OPTIONS["model"].default)
     layers.add_argument("--data", default="digits",
                         help="the dataset whose image shape the model is built for (digits)")
-    layers.add_argument("--filters", type=int, nargs="+", default=None,
-                        help="filters per conv layer or stage, or MLP hidden widths")
+    add_option(layers, RUN_OPTIONS["filters"])
     layers.add_argument("--layers", nargs="+", default=None,
                         help="module names to measure (default: the model's layers)")
     layers.set_defaults(handler=layers_command)

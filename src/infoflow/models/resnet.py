@@ -49,9 +49,10 @@ class ResNet(nn.Module):
     in_channels : int, default 3
     image_size : int, default 32
         Must be at least 2**(stages - 1) (8×8 digits work with three stages).
-    depth : int, default 8
-        6k + 2 for k blocks per stage with the default three stages: 8 (ResNet-8), 14, 20
-        (ResNet-20), …
+    depth : int, optional
+        2·S·k + 2 for k blocks in each of the S stages: with the default three stages 8
+        (ResNet-8), 14, 20 (ResNet-20), …; with two stages 6, 10, …. Default: one block per
+        stage (2·S + 2; 8 for three stages).
     filters : sequence of int, default (16, 32, 64)
         Channels of each stage.
     classes : int, default 10
@@ -61,7 +62,7 @@ class ResNet(nn.Module):
         self,
         in_channels: int = 3,
         image_size: int = 32,
-        depth: int = 8,
+        depth: int | None = None,
         filters: Sequence[int] = (16, 32, 64),
         classes: int = 10,
     ) -> None:
@@ -69,6 +70,8 @@ class ResNet(nn.Module):
         if not filters or any(int(f) < 1 for f in filters):
             raise ValueError(f"filters must be one or more positive counts, got {filters}")
         stages = len(filters)
+        if depth is None:
+            depth = 2 * stages + 2
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2 * stages + 2 or (
             depth - 2
         ) % (2 * stages):

@@ -41,7 +41,8 @@ RUN_OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("model", "lenet5", "choice", choices=MODELS,
            help="lenet5, mlp, vgg or resnet (ResNet-8)"),
     Option("filters", None, "integer", low=1, optional=True, many=True,
-           help="filters per conv layer (LeNet-5: conv1 conv2) or MLP hidden widths"),
+           help="filters per conv layer (LeNet-5: conv1 conv2) or stage (VGG, ResNet), or "
+                "MLP hidden widths"),
     Option("epochs", 30, "integer", low=1, help="training epochs"),
     Option("batch_size", 64, "integer", low=1, help="training mini-batch size"),
     Option("optimizer", "adam", "choice", choices=OPTIMIZERS,
