@@ -90,6 +90,14 @@ def test_one_message_style(option, value, error, message):
     assert str(caught.value).startswith(message)
 
 
+def test_a_seed_fits_every_generator_the_run_seeds():
+    """NumPy's RandomState takes seeds below 2**32: a larger one is refused as the run's option,
+    by RunConfig and by the command line, not deep in the trainer."""
+    with pytest.raises(ValueError, match=r"seed must be >= 0 and <= 4294967295, got 4294967296"):
+        RunConfig(seed=2**32)
+    assert RunConfig(seed=2**32 - 1).seed == 2**32 - 1
+
+
 def test_accepted_spellings_become_canonical():
     assert OPTIONS["alpha"].check(np.int64(2)) == 2.0 and OPTIONS["alpha"].check(math.inf) == math.inf
     for spelling in ("float32", torch.float32, np.float32, np.dtype("float32")):

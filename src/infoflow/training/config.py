@@ -65,7 +65,8 @@ RUN_OPTIONS: dict[str, Option] = {o.name: o for o in (
     DTYPE,
     DPI_TOLERANCE,
     UNCERTAINTY,
-    Option("seed", 0, "integer", low=0, help="random seed; the same seed gives the same records"),
+    Option("seed", 0, "integer", low=0, high=2**32 - 1,  # NumPy's RandomState takes no more
+           help="random seed; the same seed gives the same records"),
     Option("device", "cpu", "text", normalize=_device_name,
            help="torch device: cpu, cuda, cuda:N or mps (checked when the run starts)"),
 )}
