@@ -113,18 +113,21 @@ def test_joint_gaussian_gram_in_torch_is_differentiable_and_float32_stays(rng):
     assert single.dtype == torch.float32
 
 
-def test_joint_gaussian_gram_falls_back_where_scaling_overflows_or_is_too_big(rng):
+@pytest.mark.parametrize("whole", [False, True], ids=["list", "whole layer"])
+def test_joint_gaussian_gram_falls_back_where_scaling_overflows_or_is_too_big(rng, whole):
     from infoflow import set_memory_options
     from infoflow._memory import block_bytes
 
-    maps = [rng.normal(size=(10, 2)) for _ in range(2)]
-    tiny = joint_gaussian_gram(maps, [1e-310, 1.0])  # x / sigma overflows
+    t = rng.normal(size=(10, 2, 2))  # two variables of 2 values each
+    variables = t if whole else [t[:, 0], t[:, 1]]
+    tiny = joint_gaussian_gram(variables, [1e-310, 1.0])  # x / sigma overflows
     np.testing.assert_array_equal(tiny, np.eye(10))
-    expected = gaussian_gram(maps[0], 1.0) * gaussian_gram(maps[1], 2.0)
+    expected = gaussian_gram(t[:, 0], 1.0) * gaussian_gram(t[:, 1], 2.0)
     old = block_bytes()
     set_memory_options(block_bytes=100)  # the scaled data (10 x 4 x 8 bytes) no longer fits
     try:
-        np.testing.assert_allclose(joint_gaussian_gram(maps, [1.0, 2.0]), expected, rtol=1e-14)
+        np.testing.assert_allclose(joint_gaussian_gram(variables, [1.0, 2.0]), expected,
+                                   rtol=1e-14)
     finally:
         set_memory_options(block_bytes=old)
 
@@ -155,21 +158,7 @@ def test_a_layer_given_whole_is_the_joint_of_its_maps(rng, monkeypatch, dtype):
     assert on_device.dtype == tensor.dtype
     tolerance = 1e-12 if dtype == np.float64 else 1e-6
     np.testing.assert_allclose(on_device.numpy(), expected, rtol=0, atol=tolerance)
-
-
-def test_a_layer_given_whole_falls_back_like_the_list(rng):
-    from infoflow import set_memory_options
-    from infoflow._memory import block_bytes
-
-    t = rng.normal(size=(10, 2, 3))
-    np.testing.assert_array_equal(joint_gaussian_gram(t, [1e-310, 1.0]), np.eye(10))
-    expected = joint_gaussian_gram([t[:, 0], t[:, 1]], [1.0, 2.0])
-    old = block_bytes()
-    set_memory_options(block_bytes=100)  # the scaled layer (10 x 6 x 8 bytes) no longer fits
-    try:
-        np.testing.assert_allclose(joint_gaussian_gram(t, [1.0, 2.0]), expected, rtol=1e-14)
-    finally:
-        set_memory_options(block_bytes=old)
+    monkeypatch.undo()
     assert joint_gaussian_gram(t[:, :1], [2.0]).tolist() == gaussian_gram(t[:, 0], 2.0).tolist()
 
 
@@ -192,6 +181,7 @@ def test_tensors_of_dtypes_numpy_lacks_take_torchs_path(rng):
         (np.zeros((3, 2)), [1.0], ValueError, r"axis 1 of variables\): got 1 for 2"),
         (np.zeros(3), [1.0], ValueError, r"shape \(n, L, \.\.\.\).*got shape \(3,\)"),
         (np.zeros((1, 2, 3)), [1.0, 1.0], ValueError, "at least 2 samples"),
+        (np.zeros((3, 0, 2)), [], ValueError, "at least one variable along axis 1"),
         (np.zeros((3, 2, 2)), [1.0, -1.0], ValueError, r"sigmas\[1\] must be"),
         (np.array(["a", "b"] * 3).reshape(3, 2), [1.0, 1.0], TypeError, "real-valued"),
         # a conv layer given whole: the faulty map is named by its index on axis 1

@@ -354,6 +354,9 @@ def _joint_of_stacked(t: Any, sigmas: Sequence[Any]) -> Any:
         raise ValueError(f"variables given as one array must have shape (n, L, ...), its axis 1 "
                          f"holding the L variables; got shape {tuple(t.shape)}")
     n, count = t.shape[0], t.shape[1]
+    if count == 0:
+        raise ValueError(f"variables must hold at least one variable along axis 1, got shape "
+                         f"{tuple(t.shape)}")
     if len(sigmas) != count:
         raise ValueError(f"sigmas must give one width per variable (axis 1 of variables): got "
                          f"{len(sigmas)} for {count}")
