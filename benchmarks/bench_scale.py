@@ -15,8 +15,10 @@ spectra and with the Lanczos approximation, against the naive float64 reference.
 Times are the best of 3 calls (of 2 for exact float64, of 1 for exact at n = 8000).
 
 With ``--device DEVICE`` it measures instead one monitor checkpoint where the model lives
-(``checkpoint_table``): widths, Gram matrices, cache and every I(X;T), I(T;Y) as torch tensors
-on DEVICE, for exact float64/float32, Lanczos and Nyström — checkpoint time, speed-up against
+(``checkpoint_table``), as the monitor computes it: the layers' widths and Gram matrices, the
+probe set's cache (X and Y, made once per run) extended with them, and every I(X;T), I(T;Y) and
+H(T), as torch tensors on DEVICE, for exact float64/float32, Lanczos and Nyström — checkpoint
+time, speed-up against
 exact float64, the largest MI and entropy errors against it, the device→host transfers of one
 checkpoint (torch's sync detector on CUDA; on the CPU the tensor methods that leave torch, with
 the NumPy fast path turned off so that the CPU takes the device's path), the share of the
@@ -57,7 +59,10 @@ import bench_estimators as ip  # noqa: E402
 from infoflow._deferred import deferred_checks  # noqa: E402
 from infoflow.kernels.gram import gaussian_gram_of_device_width  # noqa: E402
 from infoflow.kernels.width import silverman_widths_on_device  # noqa: E402
-from infoflow._deferred import as_floats  # noqa: E402
+from infoflow.monitor.information_plane import (  # noqa: E402
+    information_plane,
+    probe_cache,
+)
 
 METHODS = {
     "exact float32": dict(method="exact", dtype="float32"),
@@ -234,30 +239,30 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def checkpoint(x, layers, y, **options):
-    """One monitor checkpoint on tensors where they live, as the monitor computes it: widths
-    (silverman, kept on the device), Gram matrices (inputs, labels, each layer as one tensor),
-    an EntropyCache, I(X;T), I(T;Y) and S(T) per layer, the spectra solved in batches, and the
-    final values read as floats together with every queued check."""
+def probe(x, y, **options):
+    """The probe set's cache of X and Y, as the monitor makes it once per run (S(X), S(Y) and
+    S(X, Y) computed here, not at every checkpoint)."""
     precision = options.get("dtype", "float64")
     cast = (lambda t: t.float()) if precision == "float32" else (lambda t: t)
+    with deferred_checks():
+        (width,) = silverman_widths_on_device([x])
+        return probe_cache(gaussian_gram_of_device_width(cast(x), width), label_gram(y),
+                           alpha=1.01, **options)
+
+
+def checkpoint(probe_set, layers, precision):
+    """One monitor checkpoint on tensors where they live, as the monitor computes it: the
+    layers' widths (silverman, kept on the device) and Gram matrices (each layer as one
+    tensor, taken as unstructured), the probe set's cache extended with them, I(X;T), I(T;Y)
+    and H(T) per layer with the spectra solved in batches, and the final values read as floats
+    together with every queued check (:func:`infoflow.monitor.information_plane`)."""
+    cast = (lambda t: t.float()) if precision == "float32" else (lambda t: t)
     with deferred_checks():  # as the monitor: every validation flag read with the values
-        widths = silverman_widths_on_device([x, *layers.values()])
-        grams = {"x": gaussian_gram_of_device_width(cast(x), widths[0]), "y": label_gram(y)}
-        for (name, t), width in zip(layers.items(), widths[1:]):
-            grams[name] = gaussian_gram_of_device_width(cast(t), width)
-        cache = EntropyCache(grams, alpha=1.01, **options)
-
-        def compute(cache):
-            values = {}
-            for name in layers:
-                values[(name, "I(X;T)")] = cache.mutual_information("x", name)
-                values[(name, "I(T;Y)")] = cache.mutual_information(name, "y")
-                values[(name, "S(T)")] = cache.entropy(name)
-            return dict(zip(values, as_floats(list(values.values()))))
-
-        cache.precompute(compute)  # as the monitor: on a device, the spectra solved in batches
-        return compute(cache)
+        widths = silverman_widths_on_device(list(layers.values()))
+        grams = {name: gaussian_gram_of_device_width(cast(t), width)
+                 for (name, t), width in zip(layers.items(), widths)}
+        values = information_plane(probe_set, grams, assume_unstructured=list(layers))
+    return {key: value for key, value in values.items() if key[0] in layers}
 
 
 def _eigendecomposition_share(run, device: torch.device) -> tuple[float, float, int]:
@@ -308,19 +313,21 @@ def checkpoint_table(device: torch.device, sizes: list[int], repeats: int) -> No
         y = torch.tensor(ys, device=device)
         reference, t_reference = None, None
         for label, options in CHECKPOINT_VARIANTS.items():
+            probe_set = probe(x, y, **options)  # once per run, as the monitor
+
             def run():
-                return checkpoint(x, layers, y, **options)  # the final scalars
+                return checkpoint(probe_set, layers, options["dtype"])  # the final scalars
 
             run()  # warm-up (kernels, solver workspaces)
             t, values = ip.timed(lambda: (run(), _synchronize(device))[0], repeats)
             with HostTransfers(device) as transfers:
-                checkpoint(x, layers, y, **options)
+                run()
             total, spent, calls = _eigendecomposition_share(run, device)
             share = f"{spent / total:>10.0%}{calls:>10d}"
             if reference is None:
                 reference, t_reference = values, t
-            mi_err = max(abs(values[k] - reference[k]) for k in values if k[1] != "S(T)")
-            s_err = max(abs(values[k] - reference[k]) for k in values if k[1] == "S(T)")
+            mi_err = max(abs(values[k] - reference[k]) for k in values if k[1] != "H(T)")
+            s_err = max(abs(values[k] - reference[k]) for k in values if k[1] == "H(T)")
             print(f"{n:>6}  {label:<16}{t:>9.3f}{t_reference / t:>9.1f}{mi_err:>9.1e}"
                   f"{s_err:>9.1e}{transfers.count:>7d}{share}", flush=True)
 
