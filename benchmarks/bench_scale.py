@@ -25,8 +25,12 @@ the NumPy fast path turned off so that the CPU takes the device's path), the sha
 checkpoint spent in eigendecompositions and the number of solver calls (the checkpoint's
 spectra are solved in one batched call per size: each call reads its error flag on the host).
 
+With ``--mi-at N`` it prints instead the largest error over the workload's eight I(X;T) and
+I(T;Y) at N samples (tensor mode) for Lanczos in float64 and float32 against exact float64, on
+NumPy arrays, and each variant's time.
+
 Run: ``python benchmarks/bench_scale.py [--sizes 1000 2000 4000 8000]`` (about 8 minutes on
-2 cores); ``python benchmarks/bench_scale.py --device cuda`` (n = 1000 … 16,000) or
+2 cores); ``--mi-at 10000`` (about 9 minutes); ``python benchmarks/bench_scale.py --device cuda`` (n = 1000 … 16,000) or
 ``--device cpu --sizes 1000 2000``.
 """
 
@@ -164,6 +168,37 @@ def plane_workload(repeats: int = 3) -> None:
         err = max(abs(naive[key] - fast[key]) for key in naive)
         print(f"  {label:<38}{t:>7.3f} s  speed-up {t_naive / t:5.2f}x  "
               f"largest |diff| {err:.2e} bits")
+
+
+def mi_accuracy(n: int) -> None:
+    """Every I(X;T) and I(T;Y) of the LeNet-5 workload at ``n`` samples (tensor mode, silverman
+    widths, alpha = 1.01) by Lanczos in float64 and float32 against exact float64, on the CPU's
+    own path (NumPy arrays): each variant's time for the whole workload (cache built, eight
+    MIs) and its errors."""
+    x, layers, y = ip.lenet_activations(n)
+    grams = {"x": gaussian_gram(x, kernel_width(x)), "y": label_gram(y)}
+    for name, t in layers.items():
+        flat = t.reshape(n, -1)
+        grams[name] = gaussian_gram(flat, kernel_width(flat))
+    print(f"\nLeNet-5 information plane, n = {n}, tensor mode, alpha = 1.01, NumPy arrays")
+    results, times = {}, {}
+    for label, options in [("exact float64", dict(method="exact", dtype="float64")),
+                           ("lanczos float64", dict(method=Lanczos(), dtype="float64")),
+                           ("lanczos float32", dict(method=Lanczos(), dtype="float32"))]:
+        began = time.perf_counter()
+        cache = EntropyCache(grams, alpha=1.01, **options)
+        results[label] = {(name, q): float(cache.mutual_information(*pair))
+                          for name in layers
+                          for q, pair in (("I(X;T)", ("x", name)), ("I(T;Y)", (name, "y")))}
+        times[label] = time.perf_counter() - began
+        del cache
+    exact = results["exact float64"]
+    for label, values in results.items():
+        errors = {key: abs(values[key] - exact[key]) for key in exact}
+        worst = max(errors, key=errors.get)
+        print(f"  {label:<16}{times[label]:>8.1f} s  speed-up "
+              f"{times['exact float64'] / times[label]:5.1f}x  largest MI error "
+              f"{errors[worst]:.1e} bits ({worst[0]} {worst[1]})", flush=True)
 
 
 # --- one monitor checkpoint where the model lives (--device) -------------------------------
@@ -340,7 +375,12 @@ def main() -> None:
     parser.add_argument("--device", help="only the monitor checkpoint, on this torch device "
                         "(cuda, or cpu for the device path on the CPU)")
     parser.add_argument("--repeats", type=int, default=3, help="best of, for --device")
+    parser.add_argument("--mi-at", type=int, metavar="N",
+                        help="only the MI errors of the LeNet-5 workload at N samples")
     args = parser.parse_args()
+    if args.mi_at:
+        mi_accuracy(args.mi_at)
+        return
     if args.device:
         device = torch.device(args.device)
         default = [1000, 2000, 4000, 8000, 16000] if device.type == "cuda" else [1000, 2000]
