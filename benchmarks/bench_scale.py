@@ -30,8 +30,8 @@ I(T;Y) at N samples (tensor mode) for Lanczos in float64 and float32 against exa
 NumPy arrays, and each variant's time.
 
 Run: ``python benchmarks/bench_scale.py [--sizes 1000 2000 4000 8000]`` (about 8 minutes on
-2 cores); ``--mi-at 10000`` (about 9 minutes); ``python benchmarks/bench_scale.py --device cuda`` (n = 1000 … 16,000) or
-``--device cpu --sizes 1000 2000``.
+2 cores); ``--mi-at 10000`` (about 9 minutes); ``python benchmarks/bench_scale.py --device
+cuda`` (n = 1000 … 16,000) or ``--device cpu --sizes 1000 2000``.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ from infoflow.kernels.width import silverman_widths_on_device
 from tests.host_reads import count_host_reads
 
 
-@pytest.mark.parametrize("factor", [1.0, 1e-170, 1e170])  # ordinary, and near the float range's ends
+# ordinary data, and data near the ends of the float range
+@pytest.mark.parametrize("factor", [1.0, 1e-170, 1e170])
 def test_silverman_on_the_device_is_the_hosts_width(rng, factor, monkeypatch):
     xs = [rng.normal(size=(50, 3)) * factor, rng.normal(size=(50, 2, 4)) * factor,
           np.full((50, 2), 3.0)]  # a constant variable: sigma = 1, as on the host

@@ -64,7 +64,8 @@ def test_batched_solutions_are_each_computations_own(rng, solver_calls):
     alone = [run(_values_then_vectors(a, b)) for a, b in inputs]
     solver_calls.clear()
     together = run_together([_values_then_vectors(a, b) for a, b in inputs])
-    # round one: the 5 × 5 pair and the 6 × 6; round two: the 4 × 4 stacks, the 5 × 5, the 6 × 6
+    # round one: the 5 × 5 pair and the 6 × 6;
+    # round two: the 4 × 4 stacks, the 5 × 5, the 6 × 6
     assert solver_calls == [(2, 5, 5), (6, 6), (6, 4, 4), (2, 5, 5), (6, 6)]
     for one, other in zip(alone, together):
         for x, y in zip(one, other):

@@ -121,7 +121,7 @@ class EntropyCache:
         else:
             check_same_samples(checked)
         self.n = first.shape[0]
-        self._like = first[:, :0]  # the kind and n of the inputs, holding no memory
+        self._like = first[:, :0]  # the kind computed on and n, holding no memory
         if held and self._host_torch and not plain:  # new tensors need a gradient: back to torch
             import torch
 
@@ -131,7 +131,8 @@ class EntropyCache:
             self._factors[name] = unit_product(ks, self.precision)
         # a delta kernel's classes stay diagonal blocks in every joint it takes part in, and its
         # entropies (alone or joined with others) have a closed form
-        take = set(assume_unstructured) if not self._host_torch and batches(self._like) else set()
+        # (a cache of CPU tensors holds NumPy arrays: nothing to assume there)
+        take = set(assume_unstructured) if batches(self._like) else set()
         assumed = [name for name in checked if name in take]
         looked = [name for name in checked if name not in take]
         structures = dict(zip(looked, block_structures([self._factors[n] for n in looked])
@@ -297,7 +298,7 @@ class EntropyCache:
         """
         wanted = [self._key([names]) for names in keys]
         todo = [key for key in dict.fromkeys(wanted) if key not in self._entropies]
-        if len(todo) > 1 and batches(self._like) and not self._host_torch:
+        if len(todo) > 1 and batches(self._like):
             per_entropy = 4 * self.n * self.n * 8
             together = max(1, available_memory(self._like.device) // per_entropy)
             for start in range(0, len(todo), together):
@@ -312,7 +313,7 @@ class EntropyCache:
         """Compute together (:meth:`entropies`) every entropy ``compute(cache)`` will ask for
         (:meth:`pending`), so that it then finds them held. Does nothing where nothing is
         gained: on the host (NumPy, CPU tensors) each entropy is computed when asked for."""
-        if batches(self._like) and not self._host_torch:
+        if batches(self._like):
             self.entropies(self.pending(compute))
 
     def _result(self, value: Any) -> Any:

@@ -554,8 +554,8 @@ def entropy_of_normalized(a: Any, alpha: float, method: Method = EXACT,
     approximation (:mod:`~infoflow.measures.approximation`). A CPU tensor that needs no
     gradient is computed as a NumPy array on the same memory (no copy): NumPy's BLAS and the
     solver choice of :func:`~infoflow._array.eigvalsh` make that path the faster one, so torch
-    input is as fast as NumPy input (the same work, and one crossing each way). Runs within the process's thread budget
-    (:func:`~infoflow.thread_budget`).
+    input is as fast as NumPy input (the same work, and one crossing each way). Runs within
+    the process's thread budget (:func:`~infoflow.thread_budget`).
     """
     with budget_for(a.shape[0]):
         return run(entropy_of_normalized_steps(a, alpha, method, blocks))
